@@ -51,6 +51,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -86,19 +87,40 @@ SCREENSHOT_MAX_HEIGHT = 3000
 
 # sphinx-proof's numbered box types (class name -> title word).
 THEOREM_KINDS = (
-    "theorem", "lemma", "proposition", "corollary", "definition", "conjecture", "remark",
-    "example", "axiom", "criterion", "algorithm", "property", "observation", "assumption",
+    "theorem",
+    "lemma",
+    "proposition",
+    "corollary",
+    "definition",
+    "conjecture",
+    "remark",
+    "example",
+    "axiom",
+    "criterion",
+    "algorithm",
+    "property",
+    "observation",
+    "assumption",
     "notation",
 )
 
 SCREENSHOT_TARGETS = (
     # (file name, description, predicate on (relative path, title))
-    ("introduction.png", "introduction",
-     lambda rel, title: bool(re.search(r"(^|/)(\d+_)?intro(duction)?\.html$", rel))),
-    ("chapter06_space_time_approximation.png", "chapter 6 (06_space_time_approximation)",
-     lambda rel, title: "06_space_time_approximation" in rel),
-    ("reproduction_report.png", "reproduction report",
-     lambda rel, title: "reproduction report" in title.lower()),
+    (
+        "introduction.png",
+        "introduction",
+        lambda rel, title: bool(re.search(r"(^|/)(\d+_)?intro(duction)?\.html$", rel)),
+    ),
+    (
+        "chapter06_space_time_approximation.png",
+        "chapter 6 (06_space_time_approximation)",
+        lambda rel, title: "06_space_time_approximation" in rel,
+    ),
+    (
+        "reproduction_report.png",
+        "reproduction report",
+        lambda rel, title: "reproduction report" in title.lower(),
+    ),
 )
 
 
@@ -126,19 +148,23 @@ class Browser:
         child_out = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
         os.close(to_child_r)
         os.close(from_child_w)
-        args = [executable, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}",
-                "--remote-debugging-pipe", "about:blank"]
-        self.stderr = tempfile.TemporaryFile()
-
-        def _map_fds() -> None:  # in the child, before exec: the pipe ends become fds 3 and 4
-            os.dup2(child_in, 3)
-            os.dup2(child_out, 4)
-            os.close(child_in)
-            os.close(child_out)
-
+        args = [
+            executable,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={self.profile}",
+            "--remote-debugging-pipe",
+            "about:blank",
+        ]
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        # bash (not dash: it takes fds above 9) maps the pipe ends onto fds 3 and 4.
+        redirect = f"3<&{child_in} 4>&{child_out} {child_in}<&- {child_out}>&-"
         self.proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.stderr,
-            pass_fds=(3, 4, child_in, child_out), preexec_fn=_map_fds, start_new_session=True,
+            ["/bin/bash", "-c", f'exec "$0" "$@" {redirect}', *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self.stderr,
+            pass_fds=(child_in, child_out),
+            start_new_session=True,
         )
         os.close(child_in)
         os.close(child_out)
@@ -182,9 +208,8 @@ class Browser:
                 else:
                     for handler in list(self.handlers):
                         try:
-                            handler(msg.get("method"), msg.get("params", {}),
-                                    msg.get("sessionId"))
-                        except Exception as exc:  # a checker bug must not kill the reader
+                            handler(msg.get("method"), msg.get("params", {}), msg.get("sessionId"))
+                        except Exception as exc:  # noqa: BLE001 - a checker bug must not kill the reader
                             print(f"sitecheck: event handler error: {exc!r}", file=sys.stderr)
         with self._cond:
             self._closed = True
@@ -204,8 +229,13 @@ class Browser:
                 raise SiteCheckError(f"browser pipe closed ({exc}); {self.stderr_tail()}") from None
         return msg_id
 
-    def call(self, method: str, params: dict | None = None, session: str | None = None,
-             timeout: float | None = None) -> dict:
+    def call(
+        self,
+        method: str,
+        params: dict | None = None,
+        session: str | None = None,
+        timeout: float | None = None,
+    ) -> dict:
         """Send a command and wait for its result."""
         msg_id = self.send(method, params, session)
         deadline = time.monotonic() + (timeout or self.timeout)
@@ -249,7 +279,7 @@ class Browser:
                     pass
             shutil.rmtree(self.profile, ignore_errors=True)
 
-    def __enter__(self) -> Browser:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -262,7 +292,7 @@ class Browser:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+    def log_message(self, format, *args):
         pass
 
     def end_headers(self):
@@ -448,19 +478,26 @@ class Report:
             f"  pages checked:      {len(self.pages)} in the browser"
             + (f" (+{len(self.redirects)} redirect page(s))" if self.redirects else ""),
             f"  images loaded:      {self.images}",
-            f"  internal links:     {self.internal_links} checked "
-            f"({self.internal_targets} distinct targets); {self.external_links} external "
-            f"link(s) not followed",
-            f"  math elements:      {self.math_elements} MathJax outputs "
-            f"({self.math_sources} Sphinx math elements)",
+            (
+                f"  internal links:     {self.internal_links} checked "
+                f"({self.internal_targets} distinct targets); {self.external_links} external "
+                f"link(s) not followed"
+            ),
+            (
+                f"  math elements:      {self.math_elements} MathJax outputs "
+                f"({self.math_sources} Sphinx math elements)"
+            ),
             f"  theorem boxes:      {self.theorem_boxes}",
         ]
         if self.claims is not None:
-            lines.append(f"  claims:             {self.claims} recorded, "
-                         f"{self.report_rows if self.report_rows is not None else 'no'} "
-                         f"report row(s)")
-        lines.append("  screenshots:        " + (", ".join(str(p) for p in self.screenshots)
-                                                 or "none"))
+            lines.append(
+                f"  claims:             {self.claims} recorded, "
+                f"{self.report_rows if self.report_rows is not None else 'no'} "
+                f"report row(s)"
+            )
+        lines.append(
+            "  screenshots:        " + (", ".join(str(p) for p in self.screenshots) or "none")
+        )
         lines.append(f"  time:               {self.seconds:.1f} s")
         for notice in self.notices:
             lines.append(f"  notice: {notice}")
@@ -503,7 +540,8 @@ def find_pages(site: Path) -> list[Path]:
 
 _META_REFRESH = re.compile(
     r"""<meta\s+http-equiv=["']?refresh["']?\s+content=["']\s*\d+\s*;\s*url=([^"']+)["']""",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 class _IdParser(html.parser.HTMLParser):
@@ -513,9 +551,8 @@ class _IdParser(html.parser.HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         for key, value in attrs:
-            if key == "id" or (tag == "a" and key == "name"):
-                if value:
-                    self.ids.add(value)
+            if (key == "id" or (tag == "a" and key == "name")) and value:
+                self.ids.add(value)
 
 
 def static_ids(path: Path) -> set[str]:
@@ -539,8 +576,11 @@ def load_claim_ledgers(claims_dir: Path) -> list[dict]:
 
 
 _HOLDS_YES = re.compile(r"✓|✔|\bholds?\b|\byes\b|\btrue\b|\bpass(ed)?\b|\bok\b", re.IGNORECASE)
-_HOLDS_NO = re.compile(r"✗|✘|❌|\bfails?\b|\bfailed\b|\bviolated\b|\bno\b|\bfalse\b|"
-                       r"does not hold|not hold", re.IGNORECASE)
+_HOLDS_NO = re.compile(
+    r"✗|✘|❌|\bfails?\b|\bfailed\b|\bviolated\b|\bno\b|\bfalse\b|"
+    r"does not hold|not hold",
+    re.IGNORECASE,
+)
 
 
 def check_report_tables(tables: list[dict], claims: list[dict]) -> tuple[int, list[str]]:
@@ -555,33 +595,54 @@ def check_report_tables(tables: list[dict], claims: list[dict]) -> tuple[int, li
     if not claim_tables and len(tables) == 1:
         claim_tables = tables
     if not claim_tables:
-        return 0, ["reproduction report: no claims table found (expected a table with "
-                   "'measured' and 'bound' columns)"]
+        msg = "reproduction report: no claims table found (expected 'measured' and 'bound' columns)"
+        return 0, [msg]
     rows = 0
     for t in claim_tables:
-        status_col = next((i for i, h in enumerate(t["headers"])
-                           if re.search(r"hold|status|result|verdict|\bok\b", h, re.I)), None)
+        status_col = next(
+            (
+                i
+                for i, h in enumerate(t["headers"])
+                if re.search(r"hold|status|result|verdict|\bok\b", h, re.IGNORECASE)
+            ),
+            None,
+        )
         for row in t["rows"]:
             rows += 1
             cells = row["cells"]
-            text = cells[status_col] if status_col is not None and status_col < len(cells) \
+            text = (
+                cells[status_col]
+                if status_col is not None and status_col < len(cells)
                 else " ".join(cells)
+            )
             if _HOLDS_NO.search(text) or not _HOLDS_YES.search(text):
-                failures.append(f"reproduction report: a row is not marked as holding: "
-                                f"{' | '.join(cells)[:160]}")
+                failures.append(
+                    f"reproduction report: a row is not marked as holding: "
+                    f"{' | '.join(cells)[:160]}"
+                )
     if rows != len(claims):
-        failures.append(f"reproduction report: {rows} claim row(s) but {len(claims)} "
-                        f"claim(s) recorded in the ledgers")
+        failures.append(
+            f"reproduction report: {rows} claim row(s) but {len(claims)} "
+            f"claim(s) recorded in the ledgers"
+        )
     for claim in claims:
         if not claim.get("holds", False):
-            failures.append(f"claims ledger: claim {claim.get('label')!r} "
-                            f"({claim.get('chapter')}) does not hold: {claim.get('quantity')}")
+            failures.append(
+                f"claims ledger: claim {claim.get('label')!r} "
+                f"({claim.get('chapter')}) does not hold: {claim.get('quantity')}"
+            )
     return rows, failures
 
 
 class SiteChecker:
-    def __init__(self, site: Path, browser: Browser, claims_dir: Path | None = None,
-                 screenshot_dir: Path | None = None, page_timeout: float = 30.0):
+    def __init__(
+        self,
+        site: Path,
+        browser: Browser,
+        claims_dir: Path | None = None,
+        screenshot_dir: Path | None = None,
+        page_timeout: float = 30.0,
+    ):
         self.site = Path(site).resolve()
         self.browser = browser
         self.claims_dir = claims_dir
@@ -607,8 +668,11 @@ class SiteChecker:
                     ev.blocked.append(url)
                     if params.get("networkId"):
                         self._blocked_ids.add(params["networkId"])
-                b.send("Fetch.failRequest", {"requestId": params["requestId"],
-                                             "errorReason": "BlockedByClient"}, session)
+                b.send(
+                    "Fetch.failRequest",
+                    {"requestId": params["requestId"], "errorReason": "BlockedByClient"},
+                    session,
+                )
         elif method == "Target.attachedToTarget":
             # Workers and out-of-process frames: block their network too, then let them run.
             sub = params["sessionId"]
@@ -618,8 +682,9 @@ class SiteChecker:
         elif method == "Page.loadEventFired" and session == self._session:
             self._load_fired.set()
         elif method == "Runtime.consoleAPICalled":
-            text = " ".join(str(a.get("value", a.get("description", "")))
-                            for a in params.get("args", []))
+            text = " ".join(
+                str(a.get("value", a.get("description", ""))) for a in params.get("args", [])
+            )
             with self._events_lock:
                 if params.get("type") in ("error", "assert"):
                     ev.console_errors.append(f"console.{params['type']}: {text[:300]}")
@@ -629,8 +694,10 @@ class SiteChecker:
             details = params.get("exceptionDetails", {})
             exc = details.get("exception", {}).get("description") or details.get("text", "")
             with self._events_lock:
-                ev.console_errors.append(f"uncaught exception: {str(exc)[:300]} "
-                                         f"({details.get('url', '')}:{details.get('lineNumber', '')})")
+                ev.console_errors.append(
+                    f"uncaught exception: {str(exc)[:300]} "
+                    f"({details.get('url', '')}:{details.get('lineNumber', '')})"
+                )
         elif method == "Log.entryAdded":
             entry = params.get("entry", {})
             if entry.get("level") == "error":
@@ -640,8 +707,9 @@ class SiteChecker:
                 if entry.get("source") == "network" and url and not is_local_url(url):
                     return  # already reported as a blocked request
                 with self._events_lock:
-                    ev.console_errors.append(f"log error ({entry.get('source')}): "
-                                             f"{entry.get('text', '')[:300]} {url}")
+                    ev.console_errors.append(
+                        f"log error ({entry.get('source')}): {entry.get('text', '')[:300]} {url}"
+                    )
         elif method == "Network.responseReceived":
             resp = params.get("response", {})
             if resp.get("status", 0) >= 400 and not _is_implicit_favicon(resp.get("url", "")):
@@ -653,8 +721,9 @@ class SiteChecker:
             if params.get("blockedReason") or "BLOCKED_BY_CLIENT" in params.get("errorText", ""):
                 return
             with self._events_lock:
-                ev.load_failures.append(f"request failed ({params.get('errorText')}, "
-                                        f"{params.get('type', '')})")
+                ev.load_failures.append(
+                    f"request failed ({params.get('errorText')}, {params.get('type', '')})"
+                )
 
     def _take_events(self) -> PageEvents:
         with self._events_lock:
@@ -677,11 +746,19 @@ class SiteChecker:
             ("Page.enable", {}),
             ("Runtime.enable", {}),
             ("Log.enable", {}),
-            ("Emulation.setDeviceMetricsOverride",
-             {"width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1,
-              "mobile": False}),
-            ("Target.setAutoAttach",
-             {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True}),
+            (
+                "Emulation.setDeviceMetricsOverride",
+                {
+                    "width": VIEWPORT[0],
+                    "height": VIEWPORT[1],
+                    "deviceScaleFactor": 1,
+                    "mobile": False,
+                },
+            ),
+            (
+                "Target.setAutoAttach",
+                {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True},
+            ),
         ):
             b.call(method, params, self._session)
 
@@ -694,20 +771,30 @@ class SiteChecker:
             pass
 
     def _evaluate(self, expression: str, timeout: float) -> object:
-        res = self.browser.call("Runtime.evaluate", {
-            "expression": expression, "awaitPromise": True, "returnByValue": True,
-            "timeout": int(timeout * 1000),
-        }, self._session, timeout=timeout + 5)
+        res = self.browser.call(
+            "Runtime.evaluate",
+            {
+                "expression": expression,
+                "awaitPromise": True,
+                "returnByValue": True,
+                "timeout": int(timeout * 1000),
+            },
+            self._session,
+            timeout=timeout + 5,
+        )
         if "exceptionDetails" in res:
-            raise SiteCheckError(f"page script failed: {res['exceptionDetails'].get('text')} "
-                                 f"{res['exceptionDetails'].get('exception', {}).get('description', '')}")
+            raise SiteCheckError(
+                f"page script failed: {res['exceptionDetails'].get('text')} "
+                f"{res['exceptionDetails'].get('exception', {}).get('description', '')}"
+            )
         return res.get("result", {}).get("value")
 
     def _visit(self, url: str) -> tuple[dict, PageEvents]:
         self._take_events()
         self._load_fired.clear()
-        nav = self.browser.call("Page.navigate", {"url": url}, self._session,
-                                timeout=self.page_timeout)
+        nav = self.browser.call(
+            "Page.navigate", {"url": url}, self._session, timeout=self.page_timeout
+        )
         if nav.get("errorText"):
             raise SiteCheckError(f"navigation to {url} failed: {nav['errorText']}")
         if not self._load_fired.wait(self.page_timeout):
@@ -719,10 +806,16 @@ class SiteChecker:
 
     def _screenshot(self, path: Path, height: int) -> None:
         height = max(VIEWPORT[1], min(int(height or 0), SCREENSHOT_MAX_HEIGHT))
-        shot = self.browser.call("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": VIEWPORT[0], "height": height, "scale": 1},
-        }, self._session, timeout=self.page_timeout)
+        shot = self.browser.call(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": VIEWPORT[0], "height": height, "scale": 1},
+            },
+            self._session,
+            timeout=self.page_timeout,
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(shot["data"]))
 
@@ -775,8 +868,10 @@ class SiteChecker:
         rep.math_elements += info["mjx"]
         rep.math_sources += info["math_total"]
         if info["math_untypeset"]:
-            fail(f"{rel}: {len(info['math_untypeset'])} of {info['math_total']} math "
-                 f"element(s) not typeset by MathJax, e.g. {info['math_untypeset'][0]!r}")
+            fail(
+                f"{rel}: {len(info['math_untypeset'])} of {info['math_total']} math "
+                f"element(s) not typeset by MathJax, e.g. {info['math_untypeset'][0]!r}"
+            )
         for err in info["math_errors"][:5]:
             fail(f"{rel}: MathJax error: {err}")
         for raw in info["raw_tex"][:5]:
@@ -804,8 +899,10 @@ class SiteChecker:
                 continue
             kind = kinds[0]
             if not re.match(rf"^{kind}\s+\d+(\.\d+)*\b", box["title"], re.IGNORECASE):
-                fail(f"{rel}: {kind} box #{box['id']} has no number in its title: "
-                     f"{box['title'][:80]!r}")
+                fail(
+                    f"{rel}: {kind} box #{box['id']} has no number in its title: "
+                    f"{box['title'][:80]!r}"
+                )
         # Network and JavaScript.
         for url in sorted(set(events.blocked)):
             fail(f"{rel}: request to a non-local address (blocked): {url}")
@@ -836,7 +933,8 @@ class SiteChecker:
     def _check_links(self, page_info: dict[str, dict], server: SiteServer) -> None:
         rep = self.report
         ids_cache: dict[Path, set[str]] = {
-            (self.site / rel).resolve(): set(info["ids"]) for rel, info in page_info.items()}
+            (self.site / rel).resolve(): set(info["ids"]) for rel, info in page_info.items()
+        }
         targets = set()
         reported = set()
         for rel, info in page_info.items():
@@ -862,14 +960,18 @@ class SiteChecker:
                     rpath = path.resolve()
                     if rpath not in ids_cache:
                         ids_cache[rpath] = static_ids(rpath)
-                    problem = None if fragment in ids_cache[rpath] else \
-                        f"anchor #{fragment} not found in {rpath.relative_to(self.site)}"
+                    problem = (
+                        None
+                        if fragment in ids_cache[rpath]
+                        else f"anchor #{fragment} not found in {rpath.relative_to(self.site)}"
+                    )
                 else:
                     problem = None
                 if problem and key not in reported:
                     reported.add(key)
-                    rep.failures.append(f"{rel}: broken link {shown!r} "
-                                        f"({link['text']!r}): {problem}")
+                    rep.failures.append(
+                        f"{rel}: broken link {shown!r} ({link['text']!r}): {problem}"
+                    )
         rep.internal_targets = len(targets)
 
     def _find_report_page(self, page_info: dict[str, dict]) -> str | None:
@@ -885,15 +987,20 @@ class SiteChecker:
         has_ledgers = bool(claims_dir and claims_dir.is_dir() and any(claims_dir.glob("*.json")))
         if report_page is None:
             if has_ledgers:
-                rep.failures.append(f"claims are recorded in {claims_dir} but no page titled "
-                                    f"'Reproduction report' was found")
+                rep.failures.append(
+                    f"claims are recorded in {claims_dir} but no page titled "
+                    f"'Reproduction report' was found"
+                )
             else:
-                rep.notices.append("no 'Reproduction report' page and no claims ledgers: "
-                                   "report check skipped")
+                rep.notices.append(
+                    "no 'Reproduction report' page and no claims ledgers: report check skipped"
+                )
             return
         if not has_ledgers:
-            rep.failures.append(f"{report_page}: reproduction report present but no claims "
-                                f"ledgers found in {claims_dir}")
+            rep.failures.append(
+                f"{report_page}: reproduction report present but no claims "
+                f"ledgers found in {claims_dir}"
+            )
             return
         try:
             claims = load_claim_ledgers(claims_dir)
@@ -910,8 +1017,14 @@ class SiteChecker:
         if self.screenshot_dir is None:
             return
         for filename, description, matches in SCREENSHOT_TARGETS:
-            found = next((rel for rel, info in page_info.items()
-                          if matches(rel, info["h1"] + " " + info["title"])), None)
+            found = next(
+                (
+                    rel
+                    for rel, info in page_info.items()
+                    if matches(rel, info["h1"] + " " + info["title"])
+                ),
+                None,
+            )
             if found is None:
                 rep.notices.append(f"screenshot of the {description} skipped: no such page")
                 print(f"sitecheck: notice: no page for the {description}; screenshot skipped")
@@ -926,9 +1039,13 @@ class SiteChecker:
             rep.screenshots.append(path)
 
 
-def check_site(site: str | os.PathLike, claims_dir: str | os.PathLike | None = None,
-               screenshot_dir: str | os.PathLike | None = None,
-               chromium: str = DEFAULT_CHROMIUM, browser: Browser | None = None) -> Report:
+def check_site(
+    site: str | os.PathLike,
+    claims_dir: str | os.PathLike | None = None,
+    screenshot_dir: str | os.PathLike | None = None,
+    chromium: str = DEFAULT_CHROMIUM,
+    browser: Browser | None = None,
+) -> Report:
     """Check the built site ``site`` in headless Chromium; returns the :class:`Report`."""
     site = Path(site)
     if not site.is_dir():
@@ -936,9 +1053,12 @@ def check_site(site: str | os.PathLike, claims_dir: str | os.PathLike | None = N
     own = browser is None
     browser = browser or Browser(chromium)
     try:
-        checker = SiteChecker(site, browser,
-                              Path(claims_dir) if claims_dir is not None else None,
-                              Path(screenshot_dir) if screenshot_dir is not None else None)
+        checker = SiteChecker(
+            site,
+            browser,
+            Path(claims_dir) if claims_dir is not None else None,
+            Path(screenshot_dir) if screenshot_dir is not None else None,
+        )
         return checker.run()
     finally:
         if own:
@@ -946,12 +1066,12 @@ def check_site(site: str | os.PathLike, claims_dir: str | os.PathLike | None = N
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m resnet_flows.sitecheck",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m resnet_flows.sitecheck", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("site", help="built HTML site directory, e.g. _build/html")
     parser.add_argument("--claims", help="claims ledger directory (default: SITE/../claims)")
-    parser.add_argument("--screenshots", help="screenshot directory "
-                                              "(default: SITE/../screenshots)")
+    parser.add_argument("--screenshots", help="screenshot directory (default: SITE/../screenshots)")
     parser.add_argument("--no-screenshots", action="store_true")
     parser.add_argument("--chromium", default=DEFAULT_CHROMIUM)
     parser.add_argument("--json", help="also write the report as JSON to this file")
@@ -961,8 +1081,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sitecheck: no site directory {site}", file=sys.stderr)
         return 2
     claims = Path(args.claims) if args.claims else site.resolve().parent / "claims"
-    shots = None if args.no_screenshots else (
-        Path(args.screenshots) if args.screenshots else site.resolve().parent / "screenshots")
+    shots = (
+        None
+        if args.no_screenshots
+        else (Path(args.screenshots) if args.screenshots else site.resolve().parent / "screenshots")
+    )
     try:
         report = check_site(site, claims, shots, chromium=args.chromium)
     except SiteCheckError as exc:
