@@ -160,7 +160,6 @@ def execute_chapter(project: Project, name: str, parameters: dict[str, Any]) -> 
         claims_mod.ENV_CLAIMS_DIR: str(project.claims_dir),
         claims_mod.ENV_PARAMETERS: json.dumps(claims_mod.json_safe(parameters)),
         claims_mod.ENV_STARTED: repr(started),
-        "MPLBACKEND": "Agg",
         "PYTHONHASHSEED": "0",
     }
     saved = {key: os.environ.get(key) for key in env}

@@ -1,0 +1,52 @@
+# The book's commands. Each target sets itself up on a fresh machine (virtualenv, pinned
+# requirements, the package, the python3 kernel); the work is done by resnet_flows.build.
+#
+#   make book                      execute every chapter (MODE=quick|full) and render _build/html
+#   make test                      ruff, pytest, every chapter in quick mode, strict build, gate
+#   make chapter NAME=04_averaged_euler PARAMS="-p eps 1e-3 -p seed 7"
+#   make bench                     timing benchmarks of the package (python -m resnet_flows.bench)
+#   make clean                     remove _build (make distclean also removes .venv)
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# Stamp of a finished set-up; redone when the requirements or the package metadata change.
+READY := $(VENV)/.ready
+MODE ?= quick
+SEED ?= 0
+NAME ?=
+PARAMS ?=
+BUILD := $(BIN)/python -m resnet_flows.build
+
+.PHONY: book test chapter bench setup clean distclean
+
+book: $(READY)
+	$(BUILD) all --mode $(MODE) --seed $(SEED)
+
+test: $(READY)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+	$(BUILD) all --mode quick
+
+chapter: $(READY)
+	@test -n "$(NAME)" || { echo 'usage: make chapter NAME=04_averaged_euler PARAMS="-p eps 1e-3"'; exit 2; }
+	$(BUILD) chapter $(NAME) --mode $(MODE) --seed $(SEED) $(PARAMS)
+
+bench: $(READY)
+	@if [ -f code/resnet_flows/bench.py ]; then $(BIN)/python -m resnet_flows.bench; \
+	else echo "no benchmarks yet (code/resnet_flows/bench.py does not exist)"; fi
+
+setup: $(READY)
+
+$(READY): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3"
+	touch $@
+
+clean:
+	rm -rf _build
+
+distclean: clean
+	rm -rf $(VENV)
