@@ -589,7 +589,7 @@ def check_report_tables(tables: list[dict], claims: list[dict]) -> tuple[int, li
 
     def is_claim_table(t):
         head = " ".join(t["headers"]).lower()
-        return ("measured" in head and "bound" in head) or "ratio" in head
+        return "measured" in head and "bound" in head
 
     claim_tables = [t for t in tables if is_claim_table(t)]
     if not claim_tables and len(tables) == 1:
@@ -598,6 +598,8 @@ def check_report_tables(tables: list[dict], claims: list[dict]) -> tuple[int, li
         msg = "reproduction report: no claims table found (expected 'measured' and 'bound' columns)"
         return 0, [msg]
     rows = 0
+    labels = {str(c.get("label")) for c in claims}
+    rows_per_label: dict[str, int] = {}
     for t in claim_tables:
         status_col = next(
             (
@@ -608,14 +610,26 @@ def check_report_tables(tables: list[dict], claims: list[dict]) -> tuple[int, li
             None,
         )
         for row in t["rows"]:
-            rows += 1
             cells = row["cells"]
-            text = (
+            status = (
                 cells[status_col]
                 if status_col is not None and status_col < len(cells)
                 else " ".join(cells)
             )
-            if _HOLDS_NO.search(text) or not _HOLDS_YES.search(text):
+            if status.strip(" —-–") == "":
+                continue  # a placeholder row ("no claims recorded"), not a claim
+            rows += 1
+            # A row names its claim's label as a link to the statement ({prf:ref}) or as text.
+            named = {unquote(urlsplit(a).fragment) for a in row["anchors"]} & labels
+            text = " ".join(cells)
+            named |= {
+                label
+                for label in labels
+                if re.search(rf"(?<![\w-]){re.escape(label)}(?![\w-])", text)
+            }
+            for label in named:
+                rows_per_label[label] = rows_per_label.get(label, 0) + 1
+            if _HOLDS_NO.search(status) or not _HOLDS_YES.search(status):
                 failures.append(
                     f"reproduction report: a row is not marked as holding: "
                     f"{' | '.join(cells)[:160]}"
@@ -625,6 +639,16 @@ def check_report_tables(tables: list[dict], claims: list[dict]) -> tuple[int, li
             f"reproduction report: {rows} claim row(s) but {len(claims)} "
             f"claim(s) recorded in the ledgers"
         )
+    claims_per_label: dict[str, int] = {}
+    for claim in claims:
+        label = str(claim.get("label"))
+        claims_per_label[label] = claims_per_label.get(label, 0) + 1
+    for label, count in sorted(claims_per_label.items()):
+        if rows_per_label.get(label, 0) != count:
+            failures.append(
+                f"reproduction report: {count} claim(s) of {label!r} recorded but "
+                f"{rows_per_label.get(label, 0)} row(s) name it"
+            )
     for claim in claims:
         if not claim.get("holds", False):
             failures.append(
@@ -883,9 +907,11 @@ class SiteChecker:
             if img["ok"]:
                 rep.images += 1
             else:
-                fail(f"{rel}: image did not load: {img['src'] or '(no src)'}")
+                src = (img["src"] or "(no src)").replace(server.base, "/")
+                fail(f"{rel}: image did not load: {src}")
             if not img.get("alt") and img["ok"]:
-                rep.warnings.append(f"{rel}: image without alt text: {img['src']}")
+                src = img["src"].replace(server.base, "/")
+                rep.warnings.append(f"{rel}: image without alt text: {src}")
         # Unresolved references.
         for xref in info["unresolved_xrefs"][:10]:
             fail(f"{rel}: unresolved cross-reference: {xref!r}")
@@ -910,7 +936,7 @@ class SiteChecker:
             if not is_local_url(url) and url not in events.blocked:
                 fail(f"{rel}: references a non-local resource: {url}")
         for msg in dict.fromkeys(events.console_errors):
-            fail(f"{rel}: JavaScript error: {msg}")
+            fail(f"{rel}: JavaScript error: {msg.replace(server.base, '/')}")
         for msg in dict.fromkeys(events.http_errors):
             fail(f"{rel}: {msg.replace(server.base, '/')}")
         for msg in dict.fromkeys(events.load_failures):
@@ -1046,10 +1072,17 @@ def check_site(
     chromium: str = DEFAULT_CHROMIUM,
     browser: Browser | None = None,
 ) -> Report:
-    """Check the built site ``site`` in headless Chromium; returns the :class:`Report`."""
+    """Check the built site ``site`` in headless Chromium; returns the :class:`Report`.
+
+    ``claims_dir`` defaults to ``<site>/../claims`` (``_build/claims`` for ``_build/html``);
+    without ``screenshot_dir`` no screenshot is taken. An open ``browser`` may be shared
+    between several checks.
+    """
     site = Path(site)
     if not site.is_dir():
         raise SiteCheckError(f"site directory {site} does not exist")
+    if claims_dir is None:
+        claims_dir = site.resolve().parent / "claims"
     own = browser is None
     browser = browser or Browser(chromium)
     try:
