@@ -691,6 +691,8 @@ def main(argv: list[str] | None = None) -> int:
             render(project)
         elif args.command == "gate":
             run_gate(project)
+        if args.command != "gate" and not getattr(args, "no_render", False):
+            print(f"\nthe book: {project.html_dir / 'index.html'}", flush=True)
     except BuildError as error:
         print(f"\nBUILD FAILED: {error}", file=sys.stderr, flush=True)
         return 1
