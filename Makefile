@@ -25,8 +25,10 @@ book: $(READY)
 
 test: $(READY)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -rs --deselect tests/test_site_browser.py::test_built_site
 	$(BUILD) all --mode quick
+# The built site in headless Chromium, network off (skipped, loudly, without chromium).
+	RESNET_FLOWS_REQUIRE_SITE=1 $(BIN)/python -m pytest -rs tests/test_site_browser.py::test_built_site
 
 chapter: $(READY)
 	@test -n "$(NAME)" || { echo 'usage: make chapter NAME=04_averaged_euler PARAMS="-p eps 1e-3"'; exit 2; }
