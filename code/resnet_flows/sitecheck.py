@@ -434,6 +434,22 @@ COLLECT_JS = r"""
 """
 
 
+SEARCH_RESULTS_JS = r"""
+(async () => {
+  const sleep = ms => new Promise(r => setTimeout(r, ms));
+  for (let i = 0; i < 200; i++) {
+    const items = document.querySelectorAll('#search-results ul.search li, ul.search li');
+    if (items.length) return {count: items.length, first: items[0].textContent.trim().slice(0, 80)};
+    const summary = document.querySelector('#search-results .search-summary, #search-results p');
+    if (summary && /did not match|no results|not match any/i.test(summary.textContent))
+      return {count: 0, first: summary.textContent.trim().slice(0, 120)};
+    await sleep(50);
+  }
+  return {count: 0, first: 'no search results after 10 s'};
+})()
+"""
+
+
 # ---------------------------------------------------------------------------------------
 # The check.
 # ---------------------------------------------------------------------------------------
@@ -461,6 +477,7 @@ class Report:
     math_sources: int = 0
     theorem_boxes: int = 0
     claims: int | None = None
+    search: str | None = None
     report_rows: int | None = None
     screenshots: list[Path] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
@@ -489,6 +506,8 @@ class Report:
             ),
             f"  theorem boxes:      {self.theorem_boxes}",
         ]
+        if self.search is not None:
+            lines.append(f"  search:             {self.search}")
         if self.claims is not None:
             lines.append(
                 f"  claims:             {self.claims} recorded, "
@@ -877,6 +896,7 @@ class SiteChecker:
                     self._check_page(rel, info, events, server)
                 self._check_links(page_info, server)
                 self._check_report(page_info)
+                self._check_search(page_info, server)
                 self._take_screenshots(page_info, server)
             finally:
                 self._close_tab()
@@ -1037,6 +1057,38 @@ class SiteChecker:
         rows, failures = check_report_tables(page_info[report_page]["tables"], claims)
         rep.report_rows = rows
         rep.failures.extend(f"{report_page}: {f}" for f in failures)
+
+    def _check_search(self, page_info: dict[str, dict], server: SiteServer) -> None:
+        """Sphinx's search, from the local search index, finds a word of a page title."""
+        rep = self.report
+        if "search.html" not in page_info or not (self.site / "searchindex.js").is_file():
+            rep.notices.append("no search.html with searchindex.js: search check skipped")
+            return
+        special = ("search.html", "genindex.html", "py-modindex.html")
+        words = [
+            word
+            for rel, info in page_info.items()
+            if rel not in special and not rel.startswith("prf-")
+            for word in re.findall(r"[A-Za-z]{5,}", info["h1"])
+        ]
+        if not words:
+            rep.notices.append("no page title with a word to search for: search check skipped")
+            return
+        term = words[0]
+        try:
+            _, events = self._visit(f"{server.base}search.html?q={term}")
+            found = self._evaluate(SEARCH_RESULTS_JS, self.page_timeout)
+        except SiteCheckError as exc:
+            rep.failures.append(f"search.html?q={term}: {exc}")
+            return
+        rep.search = f"{term!r}: {found['count']} result(s)"
+        if not found["count"]:
+            rep.failures.append(f"search for {term!r} found nothing: {found['first']}")
+        late = self._take_events()  # while the results were being computed
+        problems = events.console_errors + events.blocked + events.http_errors
+        problems += late.console_errors + late.blocked + late.http_errors
+        for msg in dict.fromkeys(problems):
+            rep.failures.append(f"search.html?q={term}: {msg.replace(server.base, '/')}")
 
     def _take_screenshots(self, page_info: dict[str, dict], server: SiteServer) -> None:
         rep = self.report
