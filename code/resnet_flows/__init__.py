@@ -1,1 +1,47 @@
-"""Exact ReLU ResNet constructions approximating flows of ODEs with L1-in-time, bounded Lipschitz right-hand sides."""
+"""Exact ReLU ResNet constructions approximating flows of ODEs with L1-in-time, bounded Lipschitz
+right-hand sides (Mueller, arXiv 1910.09599). The public API, re-exported."""
+
+from . import bounds, fields
+from .claims import ClaimViolated, record_claim
+from .fields import NeuralODEField, SpatialField, VectorField
+from .flows import reference_flow
+from .plan import Plan, certify, mesh_times, plan_flow_resnet
+from .relu import CPWLNetwork, KuhnGrid, count_parameters, cpwl_network, kuhn_network_size
+from .resnet import (
+    FieldBlock,
+    ReLUResNet,
+    StateOutsideBox,
+    build_flow_resnet,
+    build_point_resnet,
+    euler_resnet,
+    fixed_point_inverse,
+    invert,
+)
+
+__all__ = [
+    "CPWLNetwork",
+    "ClaimViolated",
+    "FieldBlock",
+    "KuhnGrid",
+    "NeuralODEField",
+    "Plan",
+    "ReLUResNet",
+    "SpatialField",
+    "StateOutsideBox",
+    "VectorField",
+    "bounds",
+    "build_flow_resnet",
+    "build_point_resnet",
+    "certify",
+    "count_parameters",
+    "cpwl_network",
+    "euler_resnet",
+    "fields",
+    "fixed_point_inverse",
+    "invert",
+    "kuhn_network_size",
+    "mesh_times",
+    "plan_flow_resnet",
+    "record_claim",
+    "reference_flow",
+]

@@ -1,0 +1,147 @@
+"""One pure function per theorem's bound; each docstring states the bound and cites its label.
+
+Arrays follow the partition ``0 = t_0 < ... < t_N = T``: ``lip_integrals[k] = Lambda_k =
+int_{I_k} L`` and ``sup_integrals[k] = M_k = int_{I_k} m``; error arrays have ``N + 1`` entries,
+one per node ``t_k``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "averaged_euler_error_exp",
+    "averaged_euler_errors",
+    "cpwl_c2_error",
+    "cpwl_lipschitz_error",
+    "discrete_gronwall",
+    "fixed_point_error",
+    "flow_lipschitz",
+    "flow_time_modulus",
+    "inverse_lipschitz",
+    "kuhn_interpolant_lipschitz",
+    "neural_euler_error",
+    "perturbed_euler_error_exp",
+    "perturbed_euler_errors",
+    "space_time_error",
+]
+
+
+def _nonnegative(values, name):
+    arr = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name} must be finite and >= 0")
+    return arr
+
+
+def flow_lipschitz(lip_integral):
+    """``|Phi(t, x) - Phi(t, y)| <= exp(int_0^t L) |x - y|`` (thm-well-posed, (i))."""
+    return np.exp(_nonnegative(lip_integral, "lip_integral"))
+
+
+def flow_time_modulus(sup_integral):
+    """``|Phi(t, x) - Phi(s, x)| <= |int_s^t m|`` (thm-well-posed, (ii))."""
+    return np.abs(np.asarray(sup_integral, dtype=np.float64))
+
+
+def neural_euler_error(m2: float, lip: float, horizon: float, step: float) -> float:
+    """``max_k |x_k - Phi(t_k, x)| <= M_2 h (e^{L T} - 1) / (2 L)`` (prop-resnet-euler).
+
+    ``M_2`` is a Lipschitz constant of ``t -> g(t, x(t))`` along the solution, ``L`` of
+    ``g(t, .)``; for ``L = 0`` the limit ``M_2 h T / 2``.
+    """
+    m2, lip, horizon, step = (float(_nonnegative(v, n)) for v, n in
+                              ((m2, "m2"), (lip, "lip"), (horizon, "horizon"), (step, "step")))
+    growth = horizon if lip == 0 else math.expm1(lip * horizon) / lip
+    return 0.5 * m2 * step * growth
+
+
+def cpwl_lipschitz_error(lip: float, widths) -> float:
+    """``||g - I_n g||_inf <= Lip(g) |h| / 2``, ``|h|`` the cell diagonal (thm-relu-approx)."""
+    h = _nonnegative(widths, "widths")
+    return float(_nonnegative(lip, "lip")) * 0.5 * float(np.linalg.norm(h))
+
+
+def cpwl_c2_error(hess: float, widths) -> float:
+    """``||g - I_n g||_inf <= H |h|^2 / 8`` for ``g in C^2`` (thm-relu-approx); ``d h^2 H / 8``
+    on cubes."""
+    h = _nonnegative(widths, "widths")
+    return float(_nonnegative(hess, "hess")) * float(np.sum(h * h)) / 8.0
+
+
+def discrete_gronwall(lip_integrals, local_errors) -> np.ndarray:
+    """``e_0 = 0``, ``e_{k+1} = (1 + Lambda_k) e_k + r_k``, i.e.
+    ``e_k = sum_{j<k} r_j prod_{j<i<k} (1 + Lambda_i)``."""
+    lam = _nonnegative(lip_integrals, "lip_integrals")
+    r = _nonnegative(local_errors, "local_errors")
+    if lam.shape != r.shape or lam.ndim != 1:
+        raise ValueError(f"lip_integrals and local_errors must be 1-D of one length, got "
+                         f"{lam.shape} and {r.shape}")
+    # e_k = P_k sum_{j<k} r_j / P_{j+1} with P_k = prod_{i<k} (1 + Lambda_i), in logarithms
+    log_p = np.concatenate([[0.0], np.cumsum(np.log1p(lam))])
+    scaled = np.concatenate([[0.0], np.cumsum(r * np.exp(-log_p[1:]))])
+    return np.exp(log_p) * scaled
+
+
+def averaged_euler_errors(lip_integrals, sup_integrals) -> np.ndarray:
+    """``|y_k - Phi(t_k, x)| <= sum_{j<k} Lambda_j M_j prod_{j<i<k} (1 + Lambda_i)``
+    (thm-averaged-euler), for all ``k``."""
+    lam = _nonnegative(lip_integrals, "lip_integrals")
+    return discrete_gronwall(lam, lam * _nonnegative(sup_integrals, "sup_integrals"))
+
+
+def averaged_euler_error_exp(lip_integrals, sup_integrals) -> np.ndarray:
+    """The exponential form ``exp(sum_{j<k} Lambda_j) sum_{j<k} Lambda_j M_j``
+    (thm-averaged-euler)."""
+    lam = _nonnegative(lip_integrals, "lip_integrals")
+    local = lam * _nonnegative(sup_integrals, "sup_integrals")
+    cum = lambda v: np.concatenate([[0.0], np.cumsum(v)])
+    return np.exp(cum(lam)) * cum(local)
+
+
+def perturbed_euler_errors(lip_integrals, block_errors) -> np.ndarray:
+    """``|x_k - y_k| <= sum_{j<k} delta_j prod_{j<i<k} (1 + Lambda_i)`` (thm-stability)."""
+    return discrete_gronwall(lip_integrals, block_errors)
+
+
+def perturbed_euler_error_exp(lip_integrals, block_errors) -> np.ndarray:
+    """``exp(sum_{j<k} Lambda_j) sum_{j<k} delta_j`` (thm-stability)."""
+    lam = _nonnegative(lip_integrals, "lip_integrals")
+    delta = _nonnegative(block_errors, "block_errors")
+    cum = lambda v: np.concatenate([[0.0], np.cumsum(v)])
+    return np.exp(cum(lam)) * cum(delta)
+
+
+def space_time_error(node_errors, sup_integrals) -> float:
+    """``sup_{t in I_k} |X(t) - Phi(t)| <= max(e_k, e_{k+1}) + M_k``, maximised over ``k``
+    (thm-main): the interpolant is a convex combination of node states, the flow moves by at
+    most ``M_k`` inside ``I_k``."""
+    e = _nonnegative(node_errors, "node_errors")
+    m = _nonnegative(sup_integrals, "sup_integrals")
+    if e.size != m.size + 1:
+        raise ValueError("node_errors must have one more entry than sup_integrals")
+    return float(np.max(np.maximum(e[:-1], e[1:]) + m))
+
+
+def kuhn_interpolant_lipschitz(lip: float, dim: int) -> float:
+    """``Lip(I_n g) <= sqrt(d) Lip(g)`` for the Kuhn interpolant (thm-invertible)."""
+    return math.sqrt(dim) * float(_nonnegative(lip, "lip"))
+
+
+def inverse_lipschitz(q):
+    """``x -> x + R(x)`` with ``Lip R <= q < 1`` has an inverse with Lipschitz constant
+    ``<= 1 / (1 - q)`` (thm-invertible)."""
+    q = _nonnegative(q, "q")
+    if np.any(q >= 1):
+        raise ValueError("q must be < 1")
+    return 1.0 / (1.0 - q)
+
+
+def fixed_point_error(q, iterations, first_step):
+    """``|z_j - z*| <= q^j / (1 - q) |z_1 - z_0|`` for ``z <- y - R(z)`` (thm-invertible)."""
+    q = _nonnegative(q, "q")
+    if np.any(q >= 1):
+        raise ValueError("q must be < 1")
+    return q ** np.asarray(iterations) / (1.0 - q) * _nonnegative(first_step, "first_step")

@@ -1,0 +1,239 @@
+"""Certified plans for thm-main: a partition, a block box and a grid with a proved error bound.
+
+For ``x`` in ``K``, ``t`` in ``I_k``:
+
+    |X(t, x) - Phi(t, x)| <= max_k E_k  +  max_k M_k  +  max_k P_k
+                              Euler       time interp.   blocks
+
+with ``E`` the averaged-Euler bound (thm-averaged-euler), ``M_k = int_{I_k} m`` and ``P`` the
+perturbation bound (thm-stability) for block errors ``delta_k = Lambda_k |h| / 2`` (Lipschitz)
+or ``delta_k = |h|^2 / 8 int_{I_k} H`` (C^2) of thm-relu-approx. The block box is ``K`` grown by
+``int_0^T m`` (where averaged Euler can go) plus ``P`` (how far the ResNet can stray from it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+
+import numpy as np
+
+from . import bounds
+from ._validate import as_box, as_times, positive_float, positive_int
+from .fields import VectorField
+from .relu import kuhn_network_size
+
+__all__ = ["Plan", "certify", "mesh_times", "plan_flow_resnet"]
+
+BUDGETS = ("lipschitz", "c2")
+_SPLITS = np.linspace(0.05, 0.95, 19)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A partition and grid with the certified bound of thm-main split into its three parts."""
+
+    field: VectorField
+    box: tuple[np.ndarray, np.ndarray]
+    times: np.ndarray
+    cells: int
+    block_box: tuple[np.ndarray, np.ndarray]
+    budget: str
+    euler_part: float
+    interpolation_part: float
+    block_part: float
+    eps: float
+    node_bounds: np.ndarray = dataclass_field(repr=False)
+
+    @property
+    def num_blocks(self) -> int:
+        return self.times.size - 1
+
+    @property
+    def bound(self) -> float:
+        return self.euler_part + self.interpolation_part + self.block_part
+
+    @property
+    def parameters(self) -> tuple[int, int]:
+        """``(total, nonzero)`` parameters of the ResNet this plan builds (all blocks)."""
+        total, nonzero = kuhn_network_size(self.field.dim, self.cells, self.field.dim)
+        return self.num_blocks * total, self.num_blocks * nonzero
+
+    def summary(self) -> dict:
+        return {
+            "N": self.num_blocks, "cells": self.cells, "budget": self.budget,
+            "euler_part": self.euler_part, "interpolation_part": self.interpolation_part,
+            "block_part": self.block_part, "bound": self.bound, "eps": self.eps,
+            "nonzero_parameters": self.parameters[1],
+        }
+
+
+def mesh_times(field: VectorField, blocks: int, mesh: str = "uniform") -> np.ndarray:
+    """``blocks + 1`` times: ``uniform``, or ``graded`` so that every ``I_k`` carries the same
+    ``int m`` (for ``m ~ t^{-1/2}`` this is ``t_k = T (k / N)^2``)."""
+    blocks = positive_int(blocks, "blocks")
+    T = field.horizon
+    if mesh == "uniform":
+        return T * np.arange(blocks + 1) / blocks
+    if mesh != "graded":
+        raise ValueError(f"mesh must be 'uniform', 'graded' or an array of times, got {mesh!r}")
+    total = float(field.sup_integral(0.0, T))
+    if total == 0:
+        return T * np.arange(blocks + 1) / blocks
+    targets = total * np.arange(1, blocks) / blocks
+    lo, hi = np.zeros_like(targets), np.full_like(targets, T)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        below = np.asarray(field.sup_integral(np.zeros_like(mid), mid)) < targets
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return np.concatenate([[0.0], 0.5 * (lo + hi), [T]])
+
+
+def _interval_integrals(field, times):
+    a, b = times[:-1], times[1:]
+    return np.asarray(field.sup_integral(a, b)), np.asarray(field.lip_integral(a, b))
+
+
+def _block_weights(field, times, budget, lam):
+    if budget == "lipschitz":
+        return lam
+    return np.asarray(field.hess_integral(times[:-1], times[1:]))
+
+
+def _block_scale(budget, widths_norm_per_cell, cells):
+    """``delta_k = scale * w_k``: ``|h| / 2`` or ``|h|^2 / 8`` with ``|h| = |width| / cells``."""
+    h = widths_norm_per_cell / cells
+    return 0.5 * h if budget == "lipschitz" else h * h / 8.0
+
+
+def certify(field: VectorField, box, times, cells: int, budget: str | None = None,
+            margin: float | None = None) -> Plan:
+    """The certified bound of thm-main for a given partition and grid (``eps`` = the bound).
+
+    ``margin`` is how far the block box extends ``K`` beyond ``int m``; by default the block
+    part itself, which is what thm-stability needs.
+    """
+    lower, upper = as_box(box, "box", dim=field.dim)
+    times = as_times(times, "times")
+    if abs(times[0]) > 0 or abs(times[-1] - field.horizon) > 1e-12 * field.horizon:
+        raise ValueError(f"times must run from 0 to the horizon {field.horizon}")
+    cells = positive_int(cells, "cells")
+    budget = budget or ("c2" if field.hess_bound is not None else "lipschitz")
+    if budget not in BUDGETS:
+        raise ValueError(f"budget must be one of {BUDGETS}, got {budget!r}")
+    if budget == "c2" and field.hess_bound is None:
+        raise ValueError("budget='c2' needs a field with hess_bound")
+    m_int, lam = _interval_integrals(field, times)
+    euler = bounds.averaged_euler_errors(lam, m_int)
+    weights = _block_weights(field, times, budget, lam)
+    reach = float(field.sup_integral(0.0, field.horizon))
+    pert_unit = bounds.perturbed_euler_errors(lam, weights)
+
+    def block_part(grow):
+        box_lower, box_upper = lower - grow, upper + grow
+        scale = _block_scale(budget, float(np.linalg.norm(box_upper - box_lower)), cells)
+        return scale * pert_unit, (box_lower, box_upper)
+
+    # The block part grows with the box and the box must hold it as margin: iterate
+    # m <- P(m) from m = 0; it increases to the least fixed point, or diverges (too few cells).
+    if margin is None:
+        guess = 0.0
+        for _ in range(200):
+            pert, _ = block_part((reach + guess) * (1 + 1e-9))
+            if pert.max() <= guess:
+                break
+            guess = float(pert.max()) * (1 + 1e-6)
+            if guess > 1e6 * (1.0 + float(np.max(upper - lower)) + reach):
+                guess = math.inf
+                break
+    else:
+        guess = positive_float(margin, "margin", allow_zero=True)
+    if math.isinf(guess):
+        pert = np.full(times.size, math.inf)
+        block_lower, block_upper = lower - math.inf, upper + math.inf
+    else:
+        pert, (block_lower, block_upper) = block_part((reach + guess) * (1 + 1e-9))
+        if pert.max() > guess:
+            raise ValueError(f"margin={margin} is smaller than the block part {pert.max():.3g}")
+    return Plan(field, (lower, upper), times, cells, (block_lower, block_upper), budget,
+                float(euler.max()), float(m_int.max()), float(pert.max()),
+                float(euler.max() + m_int.max() + pert.max()), euler + pert)
+
+
+def _smallest_blocks(field, mesh, target):
+    """Smallest ``N`` whose Euler plus time-interpolation parts are ``<= target``."""
+    def parts(n):
+        times = mesh_times(field, n, mesh)
+        m_int, lam = _interval_integrals(field, times)
+        return bounds.averaged_euler_errors(lam, m_int).max() + m_int.max()
+
+    hi = 1
+    while parts(hi) > target:
+        hi *= 2
+        if hi > 2**22:
+            raise ValueError(f"no partition with fewer than {2**22} blocks reaches {target:.3g}")
+    lo = hi // 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if parts(mid) <= target else (mid, hi)
+    return hi
+
+
+def plan_flow_resnet(field: VectorField, box, eps: float, mesh="uniform",
+                     budget: str | None = None) -> Plan:
+    """A cheapest certified plan with ``plan.bound <= eps`` (thm-main).
+
+    Searches the share of ``eps`` given to the blocks; for each share the smallest ``N`` whose
+    Euler and interpolation parts fit the rest, then the fewest cells whose block part fits.
+    ``budget``: ``"lipschitz"``, ``"c2"`` or None for the cheaper of the two the field allows.
+    ``mesh``: ``"uniform"``, ``"graded"`` (equal ``int m`` per block) or an array of times.
+    """
+    if not isinstance(field, VectorField):
+        raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
+    eps = positive_float(eps, "eps")
+    lower, upper = as_box(box, "box", dim=field.dim)
+    budgets = [budget] if budget else (["lipschitz", "c2"] if field.hess_bound is not None
+                                       else ["lipschitz"])
+    fixed_times = None if isinstance(mesh, str) else as_times(mesh, "mesh")
+    best = None
+    for share in _SPLITS:
+        if fixed_times is None:
+            n_blocks = _smallest_blocks(field, mesh, (1 - share) * eps)
+            times = mesh_times(field, n_blocks, mesh)
+        else:
+            times = fixed_times
+        for choice in budgets:
+            plan = _fewest_cells(field, (lower, upper), times, choice, share * eps, eps)
+            feasible = plan is not None and plan.bound <= eps
+            if feasible and (best is None or plan.parameters[1] < best.parameters[1]):
+                best = plan
+    if best is None:
+        raise ValueError(f"eps={eps} cannot be certified with mesh={mesh!r}: the partition's "
+                         "Euler and interpolation parts exceed it")
+    return best
+
+
+def _fewest_cells(field, box, times, budget, block_target, eps):
+    """Fewest cells whose block part is ``<= block_target`` (it decreases with the cells)."""
+    def plan_for(cells):
+        return certify(field, box, times, cells, budget)
+
+    plan = plan_for(1)
+    if plan.euler_part + plan.interpolation_part >= eps:
+        return None
+    hi = 1
+    while plan.block_part > block_target:
+        hi *= 2
+        if hi > 2**16:
+            return None
+        plan = plan_for(hi)
+    lo = hi // 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        candidate = plan_for(mid)
+        if candidate.block_part <= block_target:
+            hi, plan = mid, candidate
+        else:
+            lo = mid
+    return Plan(**{**plan.__dict__, "eps": eps})
