@@ -88,7 +88,8 @@ class VectorField:
     def __call__(self, t, x) -> np.ndarray:
         t = self._check_time(t, "t")
         x = as_points(x, self.dim)
-        out = np.asarray(self.f(t, x), dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):  # reported below as non-finite
+            out = np.asarray(self.f(t, x), dtype=np.float64)
         if out.shape != x.shape:
             raise ValueError(f"f({t}, x) returned shape {out.shape}, expected {x.shape}")
         if not np.all(np.isfinite(out)):

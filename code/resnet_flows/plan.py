@@ -137,15 +137,17 @@ def certify(field: VectorField, box, times, cells: int, budget: str | None = Non
 
     # The block part grows with the box and the box must hold it as margin: iterate
     # m <- P(m) from m = 0; it increases to the least fixed point, or diverges (too few cells).
+    # Slow convergence means the cells barely suffice; such a grid is treated as too coarse.
     if margin is None:
-        guess = 0.0
+        guess = math.inf
+        trial = 0.0
         for _ in range(200):
-            pert, _ = block_part((reach + guess) * (1 + 1e-9))
-            if pert.max() <= guess:
+            pert, _ = block_part((reach + trial) * (1 + 1e-9))
+            if pert.max() <= trial:
+                guess = trial
                 break
-            guess = float(pert.max()) * (1 + 1e-6)
-            if guess > 1e6 * (1.0 + float(np.max(upper - lower)) + reach):
-                guess = math.inf
+            trial = float(pert.max()) * (1 + 1e-6)
+            if trial > 1e6 * (1.0 + float(np.max(upper - lower)) + reach):
                 break
     else:
         guess = positive_float(margin, "margin", allow_zero=True)

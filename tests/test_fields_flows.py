@@ -1,0 +1,140 @@
+"""Vector fields (integrals, averages, bad input) and reference flows against closed forms."""
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+from resnet_flows import fields, reference_flow
+from resnet_flows.fields import VectorField
+
+CATALOGUE = {
+    "singular": fields.singular_rotation,
+    "switching": fields.switching_rotations,
+    "periodic": fields.periodic_drift_rotation,
+    "saturated3d": fields.saturated_field_3d,
+    "holder1": lambda: fields.holder_field(1, 0.5),
+    "holder2": lambda: fields.holder_field(2, 1.0),
+    "holder3": lambda: fields.holder_field(3, 0.5),
+}
+
+
+def plain_copy(field):
+    """The same f and bounds without closed forms: integrals and averages by quadrature."""
+    return VectorField(field.f, field.dim, field.horizon, field.sup_bound, field.lip_bound,
+                       field.hess_bound, field.breakpoints)
+
+
+@pytest.mark.parametrize("name", CATALOGUE)
+def test_closed_form_integrals_and_averages_match_quadrature(name):
+    field = CATALOGUE[name]()
+    plain = plain_copy(field)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1.5, 1.5, (20, field.dim))
+    for a, b in [(0.0, 1.0), (0.1, 0.37), (0.45, 0.55), (0.0, 0.01)]:
+        assert field.sup_integral(a, b) == pytest.approx(plain.sup_integral(a, b), rel=1e-9,
+                                                         abs=1e-12)
+        assert field.lip_integral(a, b) == pytest.approx(plain.lip_integral(a, b), rel=1e-9,
+                                                         abs=1e-12)
+        assert np.max(np.abs(field.average(a, b, x) - plain.average(a, b, x))) <= 1e-9
+
+
+@pytest.mark.parametrize("name", CATALOGUE)
+def test_sampled_field_respects_its_bounds(name):
+    field = CATALOGUE[name]()
+    rng = np.random.default_rng(1)
+    for t in rng.uniform(1e-3, field.horizon, 8):
+        x = rng.uniform(-3, 3, (400, field.dim))
+        y = x + rng.normal(0, 0.3, x.shape)
+        fx, fy = field(t, x), field(t, y)
+        assert np.max(np.linalg.norm(fx, axis=1)) <= field.sup(t) * (1 + 1e-12)
+        quotients = np.linalg.norm(fx - fy, axis=1) / np.linalg.norm(x - y, axis=1)
+        assert np.max(quotients) <= field.lip(t) * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("name", ["singular", "switching", "saturated3d", "holder1", "holder3"])
+def test_exact_flow_matches_piecewise_numerical_flow(name):
+    field = CATALOGUE[name]()
+    rng = np.random.default_rng(2)
+    x0 = rng.uniform(-1, 1, (30, field.dim))
+    times = np.linspace(0, field.horizon, 9)
+    exact = reference_flow(field, x0, times, method="exact")
+    numerical = reference_flow(field, x0, times, method="numerical")
+    assert np.max(np.abs(exact - numerical)) <= 1e-9
+
+
+def test_backward_flow_inverts_forward_flow_through_a_singularity():
+    field = fields.singular_rotation()
+    rng = np.random.default_rng(3)
+    x0 = rng.uniform(-1, 1, (20, 2))
+    times = np.linspace(0, 1, 6)
+    forward = reference_flow(field, x0, times, method="numerical")
+    backward = reference_flow(field, forward[-1], times[::-1], method="numerical")
+    assert np.max(np.abs(backward[::-1] - forward)) <= 1e-9
+
+
+def test_reference_flow_of_a_linear_field_against_the_matrix_exponential():
+    from scipy.linalg import expm
+
+    a = np.array([[-0.3, 1.0], [-1.0, -0.3]])
+    field = VectorField(lambda t, x: x @ a.T, 2, 1.0, 10.0, np.linalg.norm(a, 2))
+    x0 = np.array([[1.0, 0.5], [-0.2, 0.3]])
+    times = np.array([0.0, 0.25, 1.0])
+    flow = reference_flow(field, x0, times)
+    for t, states in zip(times, flow, strict=True):
+        assert np.max(np.abs(states - x0 @ expm(a * t).T)) <= 1e-9
+
+
+def test_cutoff_rotation_hessian_bound_by_finite_differences():
+    g = fields.cutoff_rotation(1.3, 0.7)
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-2, 2, (2000, 2))
+    u = rng.normal(size=(2000, 2))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    step = 1e-4
+    second = (g(x + step * u) - 2 * g(x) + g(x - step * u)) / step**2
+    # the difference quotient is D^2 g at an intermediate point up to O(step^2 |D^4 g|)
+    assert np.max(np.linalg.norm(second, axis=1)) <= g.hess * (1 + 1e-4)
+    assert np.max(np.linalg.norm(second, axis=1)) >= 0.5 * g.hess
+
+
+def test_singular_field_cannot_be_evaluated_at_zero():
+    field = fields.singular_rotation()
+    with pytest.raises(ValueError, match="non-finite"):
+        field(0.0, np.ones((1, 2)))
+
+
+def test_average_of_the_singular_field_is_exact():
+    field = fields.singular_rotation(strength=0.5)
+    x = np.array([[0.3, -0.4]])
+    by_quad, _ = integrate.quad_vec(lambda s: field.f(s, x), 0.0, 0.04)
+    assert np.max(np.abs(field.average(0.0, 0.04, x) - by_quad)) <= 1e-8
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: VectorField(None, 2, 1.0, 1.0, 1.0),
+        lambda: VectorField(lambda t, x: x, 0, 1.0, 1.0, 1.0),
+        lambda: VectorField(lambda t, x: x, 2, -1.0, 1.0, 1.0),
+        lambda: VectorField(lambda t, x: x, 2, 1.0, -1.0, 1.0),
+        lambda: VectorField(lambda t, x: x, 2, 1.0, 1.0, np.nan),
+        lambda: VectorField(lambda t, x: x, 2, 1.0, 1.0, 1.0, breakpoints=[2.0]),
+        lambda: VectorField(lambda t, x: x, 2, 1.0, 1.0, 1.0)(0.5, np.ones((3, 3))),
+        lambda: VectorField(lambda t, x: x, 2, 1.0, 1.0, 1.0)(1.5, np.ones((3, 2))),
+        lambda: VectorField(lambda t, x: x[:, :1], 2, 1.0, 1.0, 1.0)(0.5, np.ones((3, 2))),
+        lambda: VectorField(lambda t, x: x * np.nan, 2, 1.0, 1.0, 1.0)(0.5, np.ones((3, 2))),
+        lambda: VectorField(lambda t, x: x, 2, 1.0, 1.0, 1.0).sup_integral(0.6, 0.4),
+        lambda: VectorField(lambda t, x: x, 2, 1.0, 1.0, 1.0).hess_integral(0.0, 0.4),
+        lambda: reference_flow(fields.switching_rotations(), np.zeros((2, 3)), [0.0, 1.0]),
+        lambda: reference_flow(fields.switching_rotations(), np.zeros((2, 2)), [0.0, 0.5, 0.2]),
+        lambda: reference_flow(fields.switching_rotations(), np.zeros((2, 2)), [0.0, 2.0]),
+        lambda: reference_flow(fields.periodic_drift_rotation(), np.zeros((1, 2)), [0.0, 1.0],
+                               method="exact"),
+        lambda: fields.holder_field(2, 1.5),
+        lambda: fields.cutoff_rotation(1.0, 0.0),
+        lambda: fields.switching([fields.constant_drift([1.0, 0.0])], [0.5], 1.0),
+    ],
+)
+def test_bad_input_raises_value_error(call):
+    with pytest.raises(ValueError):
+        call()
