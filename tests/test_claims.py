@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+
 from resnet_flows import claims
 from resnet_flows.claims import ClaimViolated, load_claims, record_claim
 

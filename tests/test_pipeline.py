@@ -7,6 +7,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+
 from resnet_flows import build
 
 REPO = Path(__file__).resolve().parents[1]

@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+
 from resnet_flows import sitecheck
 
 REPO = Path(__file__).resolve().parents[1]

@@ -158,7 +158,7 @@ def _finite_real(name: str, value: Any) -> float:
         except (ValueError, RuntimeError):
             raise ValueError(f"{name} must be a single real number, got {value!r}") from None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")  # noqa: TRY004
+        raise ValueError(f"{name} must be a finite real number, got {value!r}")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be a finite real number, got {value!r}")
