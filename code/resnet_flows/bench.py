@@ -1,0 +1,95 @@
+"""Timing benchmarks of the package (``make bench``): prints a table, asserts nothing."""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import numpy as np
+import torch
+from scipy import integrate
+
+from . import fields
+from .flows import reference_flow
+from .plan import plan_flow_resnet
+from .relu import cpwl_network
+from .resnet import build_flow_resnet
+
+K2 = (np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
+
+
+def _timed(fn, repeat: int = 3):
+    best, out = np.inf, None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, out
+
+
+def _solver_at_accuracy(field, x, target):
+    """Loosest DOP853 tolerance whose final-time error (vs the exact flow) is <= target."""
+    exact = reference_flow(field, x, [0.0, field.horizon])[-1]
+    n, d = x.shape
+    for tol in (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8):
+        def solve(tol=tol):
+            stops = np.concatenate([[0.0], field.breakpoints[field.breakpoints > 0],
+                                    [field.horizon]])
+            y = x.reshape(-1)
+            for a, b in zip(stops[:-1], stops[1:], strict=True):
+                sol = integrate.solve_ivp(lambda t, z: field.f(t, z.reshape(n, d)).reshape(-1),
+                                          (a, b), y, method="DOP853", rtol=tol, atol=tol)
+                y = sol.y[:, -1]
+            return y.reshape(n, d)
+
+        elapsed, y = _timed(solve, repeat=1)
+        err = float(np.max(np.linalg.norm(y - exact, axis=1)))
+        if err <= target:
+            return tol, elapsed, err
+    return None, float("nan"), float("nan")
+
+
+def main() -> None:
+    torch.set_num_threads(2)
+    rng = np.random.default_rng(0)
+    rows = []
+    field = fields.switching_rotations()
+
+    plan_time, plan = _timed(lambda: plan_flow_resnet(field, K2, 0.1), repeat=1)
+    build_time, net = _timed(lambda: build_flow_resnet(field, plan), repeat=1)
+    rows.append(("plan, d=2, eps=0.1", f"{plan_time:.3f} s", "<= 2 s (with build)"))
+    rows.append(("build, d=2, eps=0.1", f"{build_time:.3f} s",
+                 f"N={plan.num_blocks}, cells={plan.cells}, nnz={plan.parameters[1]:.3g}"))
+    x = K2[0] + (K2[1] - K2[0]) * rng.random((10_000, 2))
+    traj_time, states = _timed(lambda: net.trajectory(x))
+    rows.append(("trajectory, 1e4 points (fast)", f"{traj_time:.3f} s", "<= 2 s"))
+
+    grid_box = (np.array([-2.0, -2.0]), np.array([2.0, 2.0]))
+    block = cpwl_network(lambda z: np.stack([np.sin(z.sum(1)), np.cos(z[:, 0])], 1), grid_box, 64)
+    pts = grid_box[0] + 4.0 * rng.random((100_000, 2))
+    with torch.no_grad():
+        net_time, by_net = _timed(lambda: block(torch.as_tensor(pts)), repeat=1)
+    fast_time, by_fast = _timed(lambda: block.fast(pts))
+    gap = float(np.max(np.abs(by_net.numpy() - by_fast)))
+    rows.append(("block d=2, 64 cells, 1e5 pts: network", f"{net_time:.3f} s", "<= 3 s"))
+    rows.append(("block d=2, 64 cells, 1e5 pts: fast", f"{fast_time:.3f} s",
+                 f"<= 0.1 s; max |net - fast| = {gap:.1e}"))
+
+    exact = reference_flow(field, x, [0.0, field.horizon])[-1]
+    resnet_err = float(np.max(np.linalg.norm(states[-1] - exact, axis=1)))
+    tol, solver_time, solver_err = _solver_at_accuracy(field, x, resnet_err)
+    rows.append(("flow map, 1e4 pts: ResNet", f"{traj_time:.3f} s", f"error {resnet_err:.2e}"))
+    rows.append(("flow map, 1e4 pts: DOP853 at matched accuracy", f"{solver_time:.3f} s",
+                 f"rtol=atol={tol:g}, error {solver_err:.2e}"))
+    rows.append(("throughput ratio ResNet / DOP853", f"{solver_time / traj_time:.2f}x", ""))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    rows.append(("peak memory", f"{peak:.2f} GB", "<= 2 GB"))
+
+    width = max(len(r[0]) for r in rows)
+    print(f"{'benchmark':<{width}}  {'measured':>10}  notes")
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:>10}  {note}")
+
+
+if __name__ == "__main__":
+    main()
