@@ -15,6 +15,7 @@ __all__ = [
     "averaged_euler_error_exp",
     "averaged_euler_errors",
     "cpwl_c2_error",
+    "cpwl_cells_for_accuracy",
     "cpwl_lipschitz_error",
     "discrete_gronwall",
     "fixed_point_error",
@@ -69,6 +70,39 @@ def cpwl_c2_error(hess: float, widths) -> float:
     on cubes."""
     h = _nonnegative(widths, "widths")
     return float(_nonnegative(hess, "hess")) * float(np.sum(h * h)) / 8.0
+
+
+def cpwl_cells_for_accuracy(eps: float, box_widths, lip: float | None = None,
+                            hess: float | None = None) -> int:
+    """Fewest cells per axis ``n`` whose interpolation bound is ``<= eps`` (thm-relu-approx).
+
+    With box side lengths ``W`` the widths are ``W / n``, so the Lipschitz bound
+    ``Lip |W| / (2 n) <= eps`` needs ``n >= Lip |W| / (2 eps)`` (``= rho sqrt(d) Lip / eps`` on
+    ``[-rho, rho]^d``) and the C^2 bound ``H |W|^2 / (8 n^2) <= eps`` needs
+    ``n >= |W| sqrt(H / (8 eps))`` (``= rho sqrt(d H / (2 eps))``). Give exactly one of ``lip``
+    and ``hess``.
+    """
+    eps = float(_nonnegative(eps, "eps"))
+    if eps <= 0:
+        raise ValueError(f"eps must be > 0, got {eps!r}")
+    widths = np.asarray(_nonnegative(box_widths, "box_widths"), dtype=np.float64).reshape(-1)
+    if widths.size == 0 or np.any(widths <= 0):
+        raise ValueError(f"box_widths must be positive side lengths, got {box_widths!r}")
+    if (lip is None) == (hess is None):
+        raise ValueError("give exactly one of lip and hess")
+    diameter = float(np.linalg.norm(widths))
+    if lip is not None:
+        constant = float(_nonnegative(lip, "lip"))
+        cells = math.ceil(constant * diameter / (2 * eps))
+        error = lambda n: cpwl_lipschitz_error(constant, widths / n)
+    else:
+        constant = float(_nonnegative(hess, "hess"))
+        cells = math.ceil(diameter * math.sqrt(constant / (8 * eps)))
+        error = lambda n: cpwl_c2_error(constant, widths / n)
+    cells = max(cells, 1)
+    while error(cells) > eps:  # guards the rounding of the closed form
+        cells += 1
+    return cells
 
 
 def discrete_gronwall(lip_integrals, local_errors) -> np.ndarray:
