@@ -60,3 +60,13 @@ def test_bad_input():
         field_checks.bound_integral_by_quadrature(fields.singular_rotation(), "size", 0, 1)
     with pytest.raises(ValueError, match="state_bound"):
         field_checks.solver_tolerance(fields.singular_rotation(), 0, 1, -1.0)
+
+
+def test_kinks_make_quadrature_of_abs_sin_exact():
+    f = fields.periodic_drift_rotation()
+    closed = float(f.sup_integral(0.0019, 0.9923))
+    value, _ = field_checks.bound_integral_by_quadrature(f, "sup", 0.0019, 0.9923,
+                                                         kinks=np.arange(0.0, 1.0, 0.25))
+    assert abs(value - closed) < 1e-12
+    with pytest.raises(ValueError, match="kinks"):
+        field_checks.bound_integral_by_quadrature(f, "sup", 0.0, 1.0, kinks=[np.nan])
