@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import resource
 import time
 
@@ -36,7 +37,7 @@ def _solver_at_accuracy(field, x, target):
             stops = np.concatenate([[0.0], field.breakpoints[field.breakpoints > 0],
                                     [field.horizon]])
             y = x.reshape(-1)
-            for a, b in zip(stops[:-1], stops[1:], strict=True):
+            for a, b in itertools.pairwise(stops):
                 sol = integrate.solve_ivp(lambda t, z: field.f(t, z.reshape(n, d)).reshape(-1),
                                           (a, b), y, method="DOP853", rtol=tol, atol=tol)
                 y = sol.y[:, -1]
