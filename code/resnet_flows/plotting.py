@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["draw_kuhn_triangulation"]
+__all__ = ["budget_bars", "draw_kuhn_triangulation", "grid_lines"]
 
 
 def draw_kuhn_triangulation(ax, grid, color="0.35", lw=0.6, nodes=True, **line_kwargs):
@@ -29,4 +29,54 @@ def draw_kuhn_triangulation(ax, grid, color="0.35", lw=0.6, nodes=True, **line_k
     if nodes:
         pts = grid.nodes()
         ax.plot(pts[:, 0], pts[:, 1], "o", color=color, ms=2.5)
+    return ax
+
+
+def grid_lines(box, lines: int = 9, samples: int = 101) -> np.ndarray:
+    """Points on the ``lines`` horizontal and ``lines`` vertical lines of a 2-D ``box``, shape
+    ``(2 * lines, samples, 2)``: push them through a flow map and draw them to see it deform the
+    box (thm-main's deformed-grid figure)."""
+    from ._validate import as_box, positive_int
+
+    lower, upper = as_box(box, "box", dim=2)
+    lines = positive_int(lines, "lines", minimum=2)
+    samples = positive_int(samples, "samples", minimum=2)
+    u = np.linspace(0.0, 1.0, samples)
+    v = np.linspace(0.0, 1.0, lines)
+    span = upper - lower
+    horizontal = np.stack(np.broadcast_arrays(lower[0] + span[0] * u[None, :],
+                                              lower[1] + span[1] * v[:, None]), axis=-1)
+    vertical = np.stack(np.broadcast_arrays(lower[0] + span[0] * v[:, None],
+                                            lower[1] + span[1] * u[None, :]), axis=-1)
+    return np.concatenate([horizontal, vertical])
+
+
+def budget_bars(ax, labels, parts, eps, measured=None, names=("Euler", "time interpolation",
+                                                               "blocks"), colors=None):
+    """Stacked bars of a certified budget split into its parts, each divided by its ``eps``.
+
+    ``parts`` has shape ``(len(labels), k)`` (e.g. the Euler, time-interpolation and block parts
+    of thm-main); a bar reaching 1 uses the whole ``eps``. ``measured`` (optional, one per bar) is
+    drawn as a black marker at ``measured / eps``.
+    """
+    parts = np.asarray(parts, dtype=np.float64)
+    eps = np.asarray(eps, dtype=np.float64)
+    if parts.ndim != 2 or parts.shape[0] != len(labels) or parts.shape[1] != len(names):
+        raise ValueError(f"parts must have shape ({len(labels)}, {len(names)}), got {parts.shape}")
+    if eps.shape != (len(labels),) or np.any(eps <= 0):
+        raise ValueError(f"eps must hold {len(labels)} positive numbers")
+    share = parts / eps[:, None]
+    x = np.arange(len(labels))
+    colors = colors or ["#4c72b0", "#dd8452", "#55a868", "#c44e52"][:len(names)]
+    bottom = np.zeros(len(labels))
+    for j, name in enumerate(names):
+        ax.bar(x, share[:, j], bottom=bottom, color=colors[j], label=name, width=0.7)
+        bottom += share[:, j]
+    if measured is not None:
+        measured = np.asarray(measured, dtype=np.float64)
+        if measured.shape != (len(labels),):
+            raise ValueError(f"measured must hold {len(labels)} numbers")
+        ax.plot(x, measured / eps, "kD", ms=5, label="measured error")
+    ax.axhline(1.0, color="k", lw=0.8, ls=":")
+    ax.set_xticks(x, labels)
     return ax
