@@ -117,3 +117,13 @@ def test_grid_lines_and_budget_bars():
     with pytest.raises(ValueError, match="eps"):
         plotting.budget_bars(ax, ["a"], [[1.0, 2.0, 3.0]], [0.0])
     plt.close(fig)
+
+
+def test_averaged_resnet_matches_build_flow_resnet(singular_case):
+    field, plan, net, points, _ = singular_case
+    same = measure.averaged_resnet(field, plan.times, plan.block_box, plan.cells)
+    assert np.array_equal(same.trajectory(points[:10]), net.trajectory(points[:10]))
+    with pytest.raises(ValueError, match="times"):
+        measure.averaged_resnet(field, [0.0, 2.0], K, 2)
+    with pytest.raises(ValueError, match="field"):
+        measure.averaged_resnet(object(), [0.0, 1.0], K, 2)

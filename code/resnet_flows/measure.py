@@ -22,8 +22,8 @@ from .plan import mesh_times
 from .relu import kuhn_network_size
 from .resnet import ReLUResNet, StateOutsideBox, _cpwl_resnet
 
-__all__ = ["EmpiricalChoice", "SpaceTimeError", "empirical_smallest", "evaluation_times",
-           "interpolation_ratio", "node_bound_ratio", "space_time_error"]
+__all__ = ["EmpiricalChoice", "SpaceTimeError", "averaged_resnet", "empirical_smallest",
+           "evaluation_times", "interpolation_ratio", "node_bound_ratio", "space_time_error"]
 
 
 def evaluation_times(times, base: int = 1024, per_block: int = 1) -> np.ndarray:
@@ -97,6 +97,18 @@ def space_time_error(resnet: ReLUResNet, field: VectorField, points, times,
     return SpaceTimeError(times, errors, states, reference)
 
 
+def averaged_resnet(field: VectorField, times, box, cells: int) -> ReLUResNet:
+    """The ResNet of thm-main's form for a partition and box of one's choosing, certified or not:
+    ``R_k = I_n F_k``, the Kuhn-interpolant networks of ``F_k(z) = int_{I_k} f(s, z) ds`` on
+    ``box`` with ``cells`` cells per axis (``build_flow_resnet`` does this for a plan)."""
+    if not isinstance(field, VectorField):
+        raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
+    times = as_times(times, "times")
+    if times[0] < 0 or times[-1] > field.horizon:
+        raise ValueError(f"times must lie in [0, {field.horizon}]")
+    return _cpwl_resnet(field, times, as_box(box, "box", dim=field.dim), cells, field.average)
+
+
 @dataclass(frozen=True)
 class EmpiricalChoice:
     """The cheapest ``(N, cells)`` found whose measured error on the sample is ``<= eps``.
@@ -143,7 +155,7 @@ def empirical_smallest(field: VectorField, box, eps: float, points, times,
 
     def measure(n_blocks, n_cells):
         grid_times = mesh_times(field, n_blocks, mesh)
-        net = _cpwl_resnet(field, grid_times, block_box, n_cells, field.average)
+        net = averaged_resnet(field, grid_times, block_box, n_cells)
         try:
             value = space_time_error(net, field, points, times, reference=reference).sup
         except StateOutsideBox:
