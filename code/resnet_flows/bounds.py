@@ -24,6 +24,9 @@ __all__ = [
     "inverse_lipschitz",
     "kuhn_interpolant_lipschitz",
     "neural_euler_error",
+    "neural_ode_radius",
+    "neural_ode_sup",
+    "neural_ode_time_lipschitz",
     "perturbed_euler_error_exp",
     "perturbed_euler_errors",
     "space_time_error",
@@ -57,6 +60,56 @@ def neural_euler_error(m2: float, lip: float, horizon: float, step: float) -> fl
                               ((m2, "m2"), (lip, "lip"), (horizon, "horizon"), (step, "step")))
     growth = horizon if lip == 0 else math.expm1(lip * horizon) / lip
     return 0.5 * m2 * step * growth
+
+
+def neural_ode_radius(x0_norm, lip: float, beta: float, horizon: float):
+    """``rho = (|x_0| + beta T) e^{L T}`` (prop-resnet-euler).
+
+    For ``g(t, x) = A(t) relu(W(t) x + b(t))`` one has ``|g(t, x)| <= L |x| + beta`` with
+    ``L >= sup_t ||A(t)|| ||W(t)||`` and ``beta >= sup_t ||A(t)|| |b(t)|``; by Gronwall the
+    solution from ``x_0`` and every explicit Euler state (any step ``h``, ``N h <= T``) stay in
+    the ball ``|x| <= rho``. Vectorised over ``x0_norm``.
+    """
+    x0_norm = _nonnegative(x0_norm, "x0_norm")
+    lip, beta, horizon = (float(_nonnegative(v, n)) for v, n in
+                          ((lip, "lip"), (beta, "beta"), (horizon, "horizon")))
+    rho = (x0_norm + beta * horizon) * math.exp(lip * horizon)
+    return float(rho) if rho.ndim == 0 else rho
+
+
+def neural_ode_sup(radius, A: float, W: float, b: float, **_constants):
+    """``sup_{t, |x| <= rho} |g(t, x)| <= A_max (W_max rho + b_max)`` (prop-resnet-euler).
+
+    Extra keyword arguments (the other entries of ``NeuralODEField.constants()``) are ignored, so
+    ``neural_ode_sup(rho, **field.constants())`` works.
+    """
+    radius = _nonnegative(radius, "radius")
+    A, W, b = (float(_nonnegative(v, n)) for v, n in ((A, "A"), (W, "W"), (b, "b")))
+    out = A * (W * radius + b)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def neural_ode_time_lipschitz(radius, A: float, W: float, b: float, A1: float, W1: float,
+                              b1: float, L: float | None = None, **_constants):
+    """Lipschitz constant ``M_2`` of ``t -> g(t, x(t))`` along a solution in ``|x| <= rho``.
+
+    For ``g(t, x) = A(t) relu(W(t) x + b(t))`` with ``A(t) = A_0 + t A_1`` (likewise ``W, b``),
+    ``sup_t ||A(t)|| <= A``, ``sup_t ||W(t)|| <= W``, ``sup_t |b(t)| <= b``
+    (prop-resnet-euler):
+
+    ``M_2 = [||A_1|| (W rho + b) + A (||W_1|| rho + |b_1|)] + L A (W rho + b)``,
+
+    the time-Lipschitz constant of ``g(., x)`` on the ball plus ``L`` times the speed bound
+    ``sup |g|``; ``L`` defaults to ``A W``. Keyword-compatible with
+    ``neural_ode_time_lipschitz(rho, **field.constants())``.
+    """
+    radius = _nonnegative(radius, "radius")
+    A, W, b, A1, W1, b1 = (float(_nonnegative(v, n)) for v, n in
+                           ((A, "A"), (W, "W"), (b, "b"), (A1, "A1"), (W1, "W1"), (b1, "b1")))
+    lip = A * W if L is None else float(_nonnegative(L, "L"))
+    speed = A * (W * radius + b)
+    out = A1 * (W * radius + b) + A * (W1 * radius + b1) + lip * speed
+    return float(out) if np.ndim(out) == 0 else out
 
 
 def cpwl_lipschitz_error(lip: float, widths) -> float:
