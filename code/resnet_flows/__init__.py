@@ -8,27 +8,36 @@ from .flows import reference_flow
 from .plan import Plan, certify, mesh_times, plan_flow_resnet
 from .relu import CPWLNetwork, KuhnGrid, count_parameters, cpwl_network, kuhn_network_size
 from .resnet import (
+    AveragedBlock,
     FieldBlock,
+    PerturbedBlock,
     ReLUResNet,
     StateOutsideBox,
+    averaged_euler,
+    averaged_euler_resnet,
     build_flow_resnet,
     build_point_resnet,
     euler_resnet,
     fixed_point_inverse,
     invert,
+    random_unit_field,
 )
 
 __all__ = [
+    "AveragedBlock",
     "CPWLNetwork",
     "ClaimViolated",
     "FieldBlock",
     "KuhnGrid",
     "NeuralODEField",
+    "PerturbedBlock",
     "Plan",
     "ReLUResNet",
     "SpatialField",
     "StateOutsideBox",
     "VectorField",
+    "averaged_euler",
+    "averaged_euler_resnet",
     "bounds",
     "build_flow_resnet",
     "build_point_resnet",
@@ -42,6 +51,7 @@ __all__ = [
     "kuhn_network_size",
     "mesh_times",
     "plan_flow_resnet",
+    "random_unit_field",
     "record_claim",
     "reference_flow",
 ]

@@ -13,19 +13,31 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._validate import as_box, as_points, as_times, inside_box, positive_int
+from ._validate import (
+    as_box,
+    as_points,
+    as_times,
+    inside_box,
+    positive_float,
+    positive_int,
+)
 from .fields import NeuralODEField, VectorField
 from .relu import CPWLNetwork, KuhnGrid, count_parameters
 
 __all__ = [
+    "AveragedBlock",
     "FieldBlock",
+    "PerturbedBlock",
     "ReLUResNet",
     "StateOutsideBox",
+    "averaged_euler",
+    "averaged_euler_resnet",
     "build_flow_resnet",
     "build_point_resnet",
     "euler_resnet",
     "fixed_point_inverse",
     "invert",
+    "random_unit_field",
 ]
 
 
@@ -49,6 +61,87 @@ class FieldBlock(nn.Module):
 
     def parameter_counts(self) -> tuple[int, int]:
         return 0, 0
+
+
+class AveragedBlock(nn.Module):
+    """``z -> F_k(z) = int_a^b f(s, z) ds``, the exact averaged field of one step
+    (thm-averaged-euler): ``|F_k| <= M_k = int_a^b m``, ``Lip F_k <= Lambda_k = int_a^b L``.
+
+    Not a ReLU network; the reference block against which thm-stability measures ReLU blocks.
+    """
+
+    def __init__(self, field: VectorField, a: float, b: float):
+        super().__init__()
+        if not isinstance(field, VectorField):
+            raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
+        a, b = float(a), float(b)
+        if not (0.0 <= a < b <= field.horizon):
+            raise ValueError(f"need 0 <= a < b <= {field.horizon}, got a={a}, b={b}")
+        self.field, self.a, self.b, self.dim = field, a, b, field.dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(self.fast(x.detach().cpu().numpy()))
+
+    def fast(self, x) -> np.ndarray:
+        return self.field.average(self.a, self.b, x)
+
+    def parameter_counts(self) -> tuple[int, int]:
+        return 0, 0
+
+
+class PerturbedBlock(nn.Module):
+    """``z -> R(z) + size * u(z)`` with ``|u(z)| <= 1``: a block whose distance to ``R`` is at
+    most ``size`` everywhere, the hypothesis ``|R_k - F_k| <= delta_k`` of thm-stability.
+
+    ``base`` is a block with a ``fast`` evaluator (e.g. :class:`AveragedBlock`), ``direction`` a
+    numpy callable ``u`` of points ``(n, d)``; ``|u| <= 1`` is checked on every evaluation.
+    """
+
+    def __init__(self, base: nn.Module, size: float, direction):
+        super().__init__()
+        if not hasattr(base, "fast"):
+            raise ValueError("base must be a block with a fast evaluator")
+        if not callable(direction):
+            raise ValueError(f"direction must be callable u(z), got {type(direction).__name__}")
+        self.base, self.direction = base, direction
+        self.size = positive_float(size, "size", allow_zero=True)
+        if hasattr(base, "dim"):
+            self.dim = base.dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(self.fast(x.detach().cpu().numpy()))
+
+    def fast(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        u = np.asarray(self.direction(x), dtype=np.float64)
+        if u.shape != x.shape:
+            raise ValueError(f"direction returned shape {u.shape}, expected {x.shape}")
+        if np.any(np.linalg.norm(u, axis=-1) > 1.0 + 1e-12):
+            raise ValueError("direction must satisfy |u(z)| <= 1")
+        return self.base.fast(x) + self.size * u
+
+    def parameter_counts(self) -> tuple[int, int]:
+        return 0, 0
+
+
+def random_unit_field(dim: int, seed: int = 0, frequency: float = 1.0):
+    """A smooth field ``u(z) = sin(W z + b) / sqrt(d)`` (componentwise sine) with ``|u| <= 1``
+    and ``Lip u <= ||W|| / sqrt(d)``; ``W`` has i.i.d. normal entries times ``frequency``, ``b``
+    uniform phases. A known bounded Lipschitz perturbation direction for thm-stability.
+
+    Returns ``(u, lip)``: the numpy callable of points ``(n, d)`` and its Lipschitz bound.
+    """
+    dim = positive_int(dim, "dim")
+    frequency = positive_float(frequency, "frequency", allow_zero=True)
+    rng = np.random.default_rng(seed)
+    w = frequency * rng.standard_normal((dim, dim))
+    b = rng.uniform(0.0, 2.0 * np.pi, dim)
+    scale = 1.0 / np.sqrt(dim)
+
+    def u(z):
+        return scale * np.sin(np.asarray(z, dtype=np.float64) @ w.T + b)
+
+    return u, float(np.linalg.norm(w, 2)) * scale
 
 
 def _neural_block(field: NeuralODEField, t: float, step: float) -> nn.Sequential:
@@ -168,6 +261,33 @@ def euler_resnet(field, times) -> ReLUResNet:
     else:
         raise ValueError(f"field must be a VectorField or NeuralODEField, got {type(field).__name__}")
     return ReLUResNet(blocks, times)
+
+
+def averaged_euler(field: VectorField, times, x0) -> np.ndarray:
+    """States of the averaged Euler scheme ``y_0 = x0``, ``y_{k+1} = y_k + F_k(y_k)`` with
+    ``F_k(z) = int_{t_k}^{t_{k+1}} f(s, z) ds`` (thm-averaged-euler); shape ``(N + 1, n, d)``.
+
+    Needs no value ``f(t_k, .)``, so it runs for fields singular at a node (``t^{-1/2}``).
+    """
+    if not isinstance(field, VectorField):
+        raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
+    times = as_times(times, "times")
+    if times.size < 2 or times[0] < 0 or times[-1] > field.horizon:
+        raise ValueError(f"times must hold >= 2 increasing times in [0, {field.horizon}]")
+    states = [as_points(x0, field.dim, "x0")]
+    for a, b in itertools.pairwise(times):
+        states.append(states[-1] + field.average(a, b, states[-1]))
+    return np.stack(states)
+
+
+def averaged_euler_resnet(field: VectorField, times, box=None) -> ReLUResNet:
+    """The averaged Euler scheme as a residual network with exact blocks :class:`AveragedBlock`
+    ``F_k`` (thm-averaged-euler); ``trajectory`` equals :func:`averaged_euler`."""
+    times = as_times(times, "times")
+    if times.size < 2 or times[0] < 0 or times[-1] > field.horizon:
+        raise ValueError(f"times must hold >= 2 increasing times in [0, {field.horizon}]")
+    blocks = [AveragedBlock(field, a, b) for a, b in itertools.pairwise(times)]
+    return ReLUResNet(blocks, times, box=box)
 
 
 def _cpwl_resnet(field: VectorField, times, box, cells, nodal_values) -> ReLUResNet:
