@@ -107,3 +107,16 @@ def test_bad_inputs():
 def test_timed_returns_result():
     seconds, out = training.timed(lambda: 41 + 1, repeat=2)
     assert out == 42 and seconds >= 0
+
+
+def test_solve_ivp_flow_close_to_reference():
+    field = fields.switching_rotations()  # jumps: the solver is restarted at the breakpoints
+    x0 = np.random.default_rng(1).uniform(-1, 1, (30, 2))
+    times = np.linspace(0.0, 1.0, 11)
+    states, evaluations = training.solve_ivp_flow(field, x0, times, rtol=1e-9, atol=1e-11)
+    assert states.shape == (11, 30, 2) and evaluations > 0
+    np.testing.assert_allclose(states, rf.reference_flow(field, x0, times), atol=1e-7)
+    loose, _ = training.solve_ivp_flow(field, x0, times)
+    assert np.abs(loose - states).max() > 1e-7  # default tolerances really are loose
+    with pytest.raises(ValueError, match="times must lie"):
+        training.solve_ivp_flow(field, x0, [0.0, 2.0])
