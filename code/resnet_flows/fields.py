@@ -386,7 +386,8 @@ def singular_rotation(strength: float = 0.5, omega: float = 1.0, radius: float =
 
 def switching_rotations(switches: int = 7, omega: float = 2.0, radius: float = 1.0,
                         drift: float = 1.0, horizon: float = 1.0) -> VectorField:
-    """Alternates rotations about ``(+-0.5, 0)`` with a drift ``(0, +-drift)`` at equal times."""
+    """Piece ``j`` on ``[j, j+1] T / (switches + 1)``: a drift ``(0, +-drift)`` when ``j = 2 mod 3``,
+    else a rotation about ``(+-0.5, 0)``; the sign alternates with ``j``."""
     switches = positive_int(switches, "switches")
     pieces = []
     for j in range(switches + 1):
@@ -507,7 +508,7 @@ class NeuralODEField:
     def constants(self) -> dict[str, float]:
         """Bounds over ``t in [0, T]`` from the triangle inequality (no sampling):
 
-        ``alpha >= ||A(t)|| ||W(t)||`` (the Lipschitz constant ``L`` in x), ``beta >= ||A(t)|| |b(t)|``,
+        ``L >= ||A(t)|| ||W(t)||`` (the Lipschitz constant in x), ``beta >= ||A(t)|| |b(t)|``,
         and the time-derivative pieces ``||A_1||``, ``||W_1||``, ``|b_1|``.
         """
         n2 = lambda m: float(np.linalg.norm(m, 2))
