@@ -120,3 +120,15 @@ def test_solve_ivp_flow_close_to_reference():
     assert np.abs(loose - states).max() > 1e-7  # default tolerances really are loose
     with pytest.raises(ValueError, match="times must lie"):
         training.solve_ivp_flow(field, x0, [0.0, 2.0])
+
+
+def test_clipped_training_runs_and_validates():
+    field = fields.periodic_drift_rotation()
+    times = np.linspace(0.0, 1.0, 3)
+    x0, targets = training.sample_trajectories(field, 16, times, K, seed=0)
+    net = training.TrainableResNet(2, times, width=4, seed=0)
+    result = training.train_trajectory_model(net, x0, targets, times, steps=5, clip=0.5,
+                                             progress=False)
+    assert np.all(np.isfinite(result.losses))
+    with pytest.raises(ValueError, match="clip"):
+        training.train_trajectory_model(net, x0, targets, times, steps=1, clip=0.0)

@@ -206,14 +206,15 @@ class TrainingResult:
 
 def train_trajectory_model(model: nn.Module, x0, targets, times, steps: int, lr: float = 1e-2,
                            batch_size: int | None = None, seed: int = 0,
-                           final_lr_factor: float = 0.01, progress: bool = True,
-                           desc: str = "training") -> TrainingResult:
+                           final_lr_factor: float = 0.01, clip: float | None = None,
+                           progress: bool = True, desc: str = "training") -> TrainingResult:
     """Fit ``model`` (anything with ``states_at(x, times)``) to sampled trajectories by Adam.
 
     Loss: ``mean_{i, j} |Y(t_i, x_j) - targets[i, j]|^2`` over the data ``times`` and a
     mini-batch of the initial points ``x0`` (all of them when ``batch_size`` is ``None``), drawn
     by ``torch.Generator().manual_seed(seed)``. The learning rate decays from ``lr`` to
-    ``final_lr_factor * lr`` on a cosine schedule. Shows a ``tqdm`` progress bar.
+    ``final_lr_factor * lr`` on a cosine schedule; with ``clip``, the gradient is rescaled to
+    Euclidean norm at most ``clip`` before each step. Shows a ``tqdm`` progress bar.
     """
     from tqdm.auto import tqdm
 
@@ -222,6 +223,8 @@ def train_trajectory_model(model: nn.Module, x0, targets, times, steps: int, lr:
     steps = positive_int(steps, "steps")
     lr = positive_float(lr, "lr")
     final_lr_factor = positive_float(final_lr_factor, "final_lr_factor")
+    if clip is not None:
+        clip = positive_float(clip, "clip")
     times = as_times(times, "times")
     x0 = torch.as_tensor(as_points(x0, np.shape(x0)[-1], "x0"))
     targets = torch.as_tensor(np.asarray(targets, dtype=np.float64))
@@ -247,6 +250,8 @@ def train_trajectory_model(model: nn.Module, x0, targets, times, steps: int, lr:
         optimiser.zero_grad()
         loss = ((model.states_at(xb, times) - yb) ** 2).sum(-1).mean()
         loss.backward()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimiser.step()
         schedule.step()
         losses[step] = loss.item()
