@@ -14,6 +14,7 @@ import numpy as np
 __all__ = [
     "averaged_euler_error_exp",
     "averaged_euler_errors",
+    "blockwise_inversion_error",
     "cpwl_c2_error",
     "cpwl_cells_for_accuracy",
     "cpwl_lipschitz_error",
@@ -22,6 +23,8 @@ __all__ = [
     "flow_lipschitz",
     "flow_time_modulus",
     "inverse_lipschitz",
+    "inverse_resnet_lipschitz",
+    "jacobian_determinant_bounds",
     "kuhn_interpolant_lipschitz",
     "neural_euler_error",
     "neural_ode_radius",
@@ -29,6 +32,7 @@ __all__ = [
     "neural_ode_time_lipschitz",
     "perturbed_euler_error_exp",
     "perturbed_euler_errors",
+    "resnet_lipschitz",
     "space_time_error",
 ]
 
@@ -232,3 +236,52 @@ def fixed_point_error(q, iterations, first_step):
     if np.any(q >= 1):
         raise ValueError("q must be < 1")
     return q ** np.asarray(iterations) / (1.0 - q) * _nonnegative(first_step, "first_step")
+
+
+def _contraction_constants(q):
+    q = _nonnegative(q, "q")
+    if q.ndim != 1 or q.size == 0:
+        raise ValueError(f"q must be a nonempty 1-D array (one constant per block), got {q.shape}")
+    if np.any(q >= 1):
+        raise ValueError("q must be < 1")
+    return q
+
+
+def resnet_lipschitz(q) -> float:
+    """``Lip(x -> x_N) <= prod_k (1 + q_k)`` for a ResNet with ``Lip R_k <= q_k``
+    (thm-invertible)."""
+    return float(np.prod(1.0 + _contraction_constants(q)))
+
+
+def inverse_resnet_lipschitz(q) -> float:
+    """The inverse of a ResNet with ``Lip R_k <= q_k < 1`` has Lipschitz constant
+    ``<= prod_k 1 / (1 - q_k)`` (thm-invertible)."""
+    return float(np.prod(1.0 / (1.0 - _contraction_constants(q))))
+
+
+def blockwise_inversion_error(q, block_errors) -> np.ndarray:
+    """Error of inverting a ResNet block by block, last block first (thm-invertible).
+
+    If the computed ``w_k`` misses the exact preimage of the computed ``w_{k+1}`` under block
+    ``k`` by ``eta_k = block_errors[k]``, then ``e_k = |w_k - Psi^{-1}_{k..N-1}(y)|`` obeys
+    ``e_k <= eta_k + e_{k+1} / (1 - q_k)``, ``e_N = 0``, so
+    ``e_0 <= sum_k eta_k prod_{i<k} 1 / (1 - q_i)``. ``block_errors`` has shape ``(N,)`` or
+    ``(N, n)`` (per point); returns a scalar or shape ``(n,)``.
+    """
+    q = _contraction_constants(q)
+    eta = _nonnegative(block_errors, "block_errors")
+    if eta.shape[:1] != q.shape:
+        raise ValueError(f"block_errors must have {q.size} rows (one per block), got {eta.shape}")
+    growth = np.concatenate([[1.0], np.cumprod(1.0 / (1.0 - q))[:-1]])
+    return np.tensordot(growth, eta, axes=(0, 0))
+
+
+def jacobian_determinant_bounds(q, dim: int) -> tuple[float, float]:
+    """``prod_k (1 - q_k)^d <= det D(x -> x_N) <= prod_k (1 + q_k)^d`` wherever the ResNet with
+    ``Lip R_k <= q_k < 1`` is differentiable (thm-invertible): every singular value of
+    ``I + DR_k`` lies in ``[1 - q_k, 1 + q_k]`` and ``det(I + t DR_k) != 0`` for ``t`` in
+    ``[0, 1]``, so the determinant is positive."""
+    q = _contraction_constants(q)
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        raise ValueError(f"dim must be a positive integer, got {dim!r}")
+    return float(np.prod((1.0 - q) ** dim)), float(np.prod((1.0 + q) ** dim))

@@ -32,8 +32,10 @@ __all__ = [
     "cell_centres",
     "cell_points",
     "count_parameters",
+    "cpwl_lipschitz",
     "cpwl_network",
     "kuhn_edges",
+    "kuhn_jacobians",
     "kuhn_network_size",
     "relu_max",
     "ridge_sup_error",
@@ -475,3 +477,46 @@ def ridge_sup_error(grid: KuhnGrid, direction, profile, kinks) -> float:
         err = np.abs((1 - t) * gv[hit] + t * gw[hit] - np.asarray(profile(k), dtype=np.float64))
         best = max(best, float(err.max(initial=0.0)))
     return best
+
+
+def kuhn_jacobians(grid: KuhnGrid, values) -> np.ndarray:
+    """The Jacobians of the Kuhn interpolant of nodal ``values`` on every simplex.
+
+    On the simplex ``S_pi`` of the cell with corner node ``b`` the vertices are ``v_0 = b`` and
+    ``v_i = v_{i-1} + h_{pi(i)} e_{pi(i)}``; the interpolant is affine there and its Jacobian
+    ``J`` has the columns ``J e_{pi(i)} = (g(v_i) - g(v_{i-1})) / h_{pi(i)}`` (thm-invertible).
+    ``values`` has shape ``(num_nodes,)`` or ``(num_nodes, p)`` in the order of
+    ``grid.nodes()``. Returns shape ``(cells^d * d!, p, d)``: cell by cell (C order), and within
+    a cell the permutations in ``itertools.permutations`` order.
+    """
+    if not isinstance(grid, KuhnGrid):
+        raise ValueError(f"grid must be a KuhnGrid, got {type(grid).__name__}")
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 1:
+        values = values[:, None]
+    if values.ndim != 2 or values.shape[0] != grid.num_nodes:
+        raise ValueError(f"values must have shape ({grid.num_nodes}, p), got {values.shape}")
+    d = grid.dim
+    axes = [np.arange(grid.cells)] * d
+    corners = np.stack([m.reshape(-1) for m in np.meshgrid(*axes, indexing="ij")], 1) @ grid.strides
+    perms = list(itertools.permutations(range(d)))
+    out = np.empty((corners.size, len(perms), values.shape[1], d))
+    for j, perm in enumerate(perms):
+        current = corners
+        for axis in perm:
+            following = current + grid.strides[axis]
+            out[:, j, :, axis] = (values[following] - values[current]) / grid.widths[axis]
+            current = following
+    return out.reshape(-1, values.shape[1], d)
+
+
+def cpwl_lipschitz(grid: KuhnGrid, values) -> float:
+    """The exact Lipschitz constant on the grid's box of the Kuhn interpolant of ``values``:
+    ``max`` over simplices of the spectral norm of its Jacobian (:func:`kuhn_jacobians`).
+
+    The interpolant is continuous and affine on each simplex, and the box is convex: a segment
+    crosses finitely many simplices, so the constant is at most the largest ``||J||_2``; it is
+    attained inside a simplex of that Jacobian (thm-invertible).
+    """
+    jac = kuhn_jacobians(grid, values)
+    return float(np.linalg.norm(jac, ord=2, axis=(1, 2)).max())

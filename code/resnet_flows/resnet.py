@@ -337,3 +337,34 @@ def invert(resnet: ReLUResNet, y, iterations: int = 60) -> np.ndarray:
     for block in reversed(resnet.blocks):
         z = fixed_point_inverse(block, z, iterations)
     return z
+
+
+def invert_with_bound(resnet: ReLUResNet, y, iterations: int, q, roundoff=None):
+    """:func:`invert` together with an a-posteriori bound on its error (thm-invertible).
+
+    Returns ``(z, bound)``: ``z`` is exactly what ``invert(resnet, y, iterations)`` returns and
+    ``|z_i - Psi^{-1}(y_i)| <= bound_i``, with ``Psi`` the ResNet and ``q[k] >= Lip R_k``
+    (``< 1``). Per block, started at ``z_0 = w`` (the computed preimage so far), Banach's
+    estimate gives ``|z_j - z*| <= q^j / (1 - q) |z_1 - z_0|``; each computed step may carry a
+    round-off error ``rho`` (``roundoff``, per point; default 64 ulps of ``1 + max |y|``), which
+    adds at most ``rho / (1 - q)`` to the iteration and ``rho`` to ``|z_1 - z_0|``, so
+    ``eta_k = (q^j (|z_1 - z_0| + rho) + rho) / (1 - q)``; the blocks' errors are accumulated by
+    :func:`~resnet_flows.bounds.blockwise_inversion_error`.
+    """
+    from . import bounds
+
+    iterations = positive_int(iterations, "iterations")
+    q = np.asarray(q, dtype=np.float64)
+    if q.shape != (resnet.num_blocks,):
+        raise ValueError(f"q must have one entry per block ({resnet.num_blocks}), got {q.shape}")
+    z = np.asarray(y, dtype=np.float64)
+    if roundoff is None:
+        roundoff = 64 * 2.0**-53 * (1.0 + np.abs(z).max(initial=0.0))
+    rho = bounds._nonnegative(roundoff, "roundoff")
+    etas = []
+    for k in range(resnet.num_blocks - 1, -1, -1):
+        z, iterates = fixed_point_inverse(resnet.blocks[k], z, iterations, return_iterates=True)
+        first = np.linalg.norm(iterates[1] - iterates[0], axis=-1)
+        etas.append((q[k] ** iterations * (first + rho) + rho) / (1.0 - q[k]))
+    bound = bounds.blockwise_inversion_error(q, np.stack(etas[::-1]))
+    return z, bound
