@@ -32,6 +32,8 @@ __all__ = [
     "neural_ode_time_lipschitz",
     "perturbed_euler_error_exp",
     "perturbed_euler_errors",
+    "point_euler_errors",
+    "point_euler_local_errors",
     "resnet_lipschitz",
     "space_time_error",
 ]
@@ -203,6 +205,45 @@ def perturbed_euler_error_exp(lip_integrals, block_errors) -> np.ndarray:
     delta = _nonnegative(block_errors, "block_errors")
     cum = lambda v: np.concatenate([[0.0], np.cumsum(v)])
     return np.exp(cum(lam)) * cum(delta)
+
+
+def point_euler_local_errors(steps, sup_nodes, lip_nodes, holder_constant: float,
+                             alpha: float) -> np.ndarray:
+    """Local error of one point-evaluation Euler step along a solution ``x`` (thm-complexity):
+
+    ``|int_{I_k} f(s, x(s)) ds - h_k f(t_k, x(t_k))| <= C h^{1+a} / (1+a)
+    + L(t_k) (m(t_k) h^2 / 2 + C h^{2+a} / ((1+a)(2+a)))``
+
+    for ``f`` alpha-Hoelder in time in the sup norm, ``||f(s, .) - f(t, .)||_inf <= C |s - t|^a``.
+    Split ``f(s, x(s)) - f(t_k, x(t_k))`` at ``f(t_k, x(s))``: the first part is at most
+    ``C (s - t_k)^a``; the second at most ``L(t_k) |x(s) - x(t_k)|`` with
+    ``|x(s) - x(t_k)| <= int_{t_k}^s (m(t_k) + C (u - t_k)^a) du``; integrate over ``I_k``.
+    ``steps[k] = h_k``, ``sup_nodes[k] = m(t_k)``, ``lip_nodes[k] = L(t_k)``.
+    """
+    h = _nonnegative(steps, "steps")
+    m = _nonnegative(sup_nodes, "sup_nodes")
+    lip = _nonnegative(lip_nodes, "lip_nodes")
+    if not (h.ndim == 1 and h.shape == m.shape == lip.shape):
+        raise ValueError(f"steps, sup_nodes and lip_nodes must be 1-D of one length, got "
+                         f"{h.shape}, {m.shape} and {lip.shape}")
+    c = float(_nonnegative(holder_constant, "holder_constant"))
+    a = float(alpha)
+    if not 0 < a <= 1:
+        raise ValueError(f"alpha must lie in (0, 1], got {alpha}")
+    return (c * h ** (1 + a) / (1 + a)
+            + lip * (m * h * h / 2 + c * h ** (2 + a) / ((1 + a) * (2 + a))))
+
+
+def point_euler_errors(steps, sup_nodes, lip_nodes, holder_constant: float,
+                       alpha: float) -> np.ndarray:
+    """``|z_k - Phi(t_k, x)| <= e_k`` for point-evaluation Euler ``z_{k+1} = z_k + h_k f(t_k, z_k)``
+    (thm-complexity): the discrete Gronwall recursion ``e_{k+1} = (1 + h_k L(t_k)) e_k + r_k``
+    with the local errors ``r_k`` of :func:`point_euler_local_errors`. For uniform steps and
+    bounded ``m, L`` it is ``<= e^{L T} T (C h^a / (1+a) + L m h / 2 + ...)``: order ``h^a``."""
+    h = _nonnegative(steps, "steps")
+    lip = _nonnegative(lip_nodes, "lip_nodes")
+    local = point_euler_local_errors(h, sup_nodes, lip, holder_constant, alpha)
+    return discrete_gronwall(h * lip, local)
 
 
 def space_time_error(node_errors, sup_integrals) -> float:
