@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import resource
-import time
 
 import numpy as np
 import torch
@@ -15,17 +14,13 @@ from .flows import reference_flow
 from .plan import plan_flow_resnet
 from .relu import cpwl_network
 from .resnet import build_flow_resnet
+from .training import timed
 
 K2 = (np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
 
 
 def _timed(fn, repeat: int = 3):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
+    return timed(fn, repeat)
 
 
 def _solver_at_accuracy(field, x, target):

@@ -219,9 +219,13 @@ def plan_flow_resnet(field: VectorField, box, eps: float, mesh="uniform",
 
 def _fewest_cells(field, box, times, budget, block_target, eps):
     """Fewest cells whose block part is ``<= block_target`` (it decreases with the cells)."""
-    def plan_for(cells):
-        return certify(field, box, times, cells, budget)
+    return _fewest_cells_by(lambda cells: certify(field, box, times, cells, budget),
+                            block_target, eps)
 
+
+def _fewest_cells_by(plan_for, block_target, eps):
+    """Fewest cells with ``plan_for(cells).block_part <= block_target``, by doubling then
+    bisection (the block part decreases with the cells); the plan carries ``eps``."""
     plan = plan_for(1)
     if plan.euler_part + plan.interpolation_part >= eps:
         return None
@@ -239,7 +243,7 @@ def _fewest_cells(field, box, times, budget, block_target, eps):
             hi, plan = mid, candidate
         else:
             lo = mid
-    return Plan(**{**plan.__dict__, "eps": eps})
+    return type(plan)(**{**plan.__dict__, "eps": eps})
 
 
 # -- point-evaluation blocks (thm-complexity) -------------------------------------------------
@@ -456,21 +460,4 @@ def _smallest_point_blocks(parts, target, dyadic, start=1):
 
 def _fewest_point_cells(plan_for, block_target, eps):
     """Fewest cells with ``block_part <= block_target`` (it decreases with the cells)."""
-    plan = plan_for(1)
-    if plan.euler_part + plan.interpolation_part >= eps:
-        return None
-    hi = 1
-    while plan.block_part > block_target:
-        hi *= 2
-        if hi > 2**16:
-            return None
-        plan = plan_for(hi)
-    lo = hi // 2
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        candidate = plan_for(mid)
-        if candidate.block_part <= block_target:
-            hi, plan = mid, candidate
-        else:
-            lo = mid
-    return PointPlan(**{**plan.__dict__, "eps": eps})
+    return _fewest_cells_by(plan_for, block_target, eps)
