@@ -14,6 +14,8 @@ Enable it in ``_config.yml``::
    ``localStorage``; sphinx-book-theme has no ``default_mode`` option), and its script then
    logs ``console.error("Got invalid theme mode: . Resetting to auto.")``. An inline script,
    run before the theme's, sets the missing mode to ``auto``.
+3. Wide generated tables (the reproduction report's long quantity column) widened the whole
+   page, so it opened scrolled sideways; tables scroll inside the article instead.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from __future__ import annotations
 DEFAULT_MODE_JS = (
     'if (!document.documentElement.dataset.mode) document.documentElement.dataset.mode = "auto";'
 )
+
+
+TABLE_SCROLL_CSS = "<style>.bd-article table { display: block; max-width: 100%; overflow-x: auto; }</style>"
 
 
 def _script_key(js) -> tuple:
@@ -39,8 +44,13 @@ def dedup_scripts(app, pagename, templatename, context, doctree) -> None:
     context["script_files"] = unique
 
 
+def scroll_wide_tables(app, pagename, templatename, context, doctree) -> None:
+    context["metatags"] = context.get("metatags", "") + TABLE_SCROLL_CSS
+
+
 def setup(app):
     app.add_js_file(None, body=DEFAULT_MODE_JS, priority=1)
     # After the themes' own html-page-context handlers (default priority 500).
     app.connect("html-page-context", dedup_scripts, priority=900)
+    app.connect("html-page-context", scroll_wide_tables)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
