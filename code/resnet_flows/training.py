@@ -30,6 +30,7 @@ from dataclasses import field as dataclass_field
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from ._validate import as_box, as_points, as_times, positive_float, positive_int
 from .fields import VectorField
@@ -40,6 +41,15 @@ __all__ = ["ContractiveBlock", "NeuralODE", "TrainableResNet", "TrainingResult",
            "contractive_resnet", "jacobian_determinants", "sample_trajectories", "solve_ivp_flow",
            "timed", "train_matching", "train_trajectory_model"]
 
+
+
+def _adam_loop(parameters, lr, steps, final_lr_factor, desc, progress):
+    """Adam with a cosine decay to ``final_lr_factor * lr`` over ``steps``, and its tqdm bar."""
+    optimiser = torch.optim.Adam(parameters, lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps,
+                                                          eta_min=final_lr_factor * lr)
+    return optimiser, schedule, tqdm(range(steps), desc=desc, disable=not progress,
+                                     mininterval=0.5)
 
 def sample_trajectories(field: VectorField, n: int, times, box, seed: int = 0):
     """``n`` initial points uniform in ``box`` (``numpy.random.default_rng(seed)``) and the
@@ -218,8 +228,6 @@ def train_trajectory_model(model: nn.Module, x0, targets, times, steps: int, lr:
     ``final_lr_factor * lr`` on a cosine schedule; with ``clip``, the gradient is rescaled to
     Euclidean norm at most ``clip`` before each step. Shows a ``tqdm`` progress bar.
     """
-    from tqdm.auto import tqdm
-
     if not hasattr(model, "states_at"):
         raise ValueError("model must have a states_at(x, times) method")
     steps = positive_int(steps, "steps")
@@ -237,12 +245,9 @@ def train_trajectory_model(model: nn.Module, x0, targets, times, steps: int, lr:
     if batch_size is not None:
         batch_size = min(positive_int(batch_size, "batch_size"), n)
     generator = torch.Generator().manual_seed(seed)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps,
-                                                          eta_min=final_lr_factor * lr)
+    optimiser, schedule, bar = _adam_loop(model.parameters(), lr, steps, final_lr_factor, desc, progress)
     losses = np.empty(steps)
     start = time.perf_counter()
-    bar = tqdm(range(steps), desc=desc, disable=not progress, mininterval=0.5)
     for step in bar:
         if batch_size is None or batch_size == n:
             xb, yb = x0, targets
@@ -436,8 +441,6 @@ def train_matching(resnet, source, target, regular_points, steps: int, lr: float
     ``sum_k |x_{k+1} - x_k|^2 / h`` with ``h = 1 / N``, which favours short, smooth paths as in
     diffeomorphic matching. Full batch, deterministic given the initial weights; progress bar.
     """
-    from tqdm.auto import tqdm
-
     steps = positive_int(steps, "steps")
     lr = positive_float(lr, "lr")
     regularisation = positive_float(regularisation, "regularisation", allow_zero=True)
@@ -450,12 +453,9 @@ def train_matching(resnet, source, target, regular_points, steps: int, lr: float
     regular = torch.as_tensor(as_points(regular_points, source.shape[1], "regular_points"))
     blocks = list(resnet.blocks)
     n_src = source.shape[0]
-    optimiser = torch.optim.Adam(resnet.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps,
-                                                          eta_min=final_lr_factor * lr)
+    optimiser, schedule, bar = _adam_loop(resnet.parameters(), lr, steps, final_lr_factor, desc, progress)
     losses = np.empty(steps)
     start = time.perf_counter()
-    bar = tqdm(range(steps), desc=desc, disable=not progress, mininterval=0.5)
     for step in bar:
         optimiser.zero_grad()
         x = torch.cat([source, regular])
