@@ -1,10 +1,10 @@
 # The book's commands. Each target sets itself up on a fresh machine (virtualenv, pinned
-# requirements, the package, the python3 kernel); the work is done by resnet_flows.build.
+# requirements, the package, the python3 kernel); the work is done by book_toolchain.build.
 #
 #   make book                      execute every chapter (MODE=quick|full) and render _build/html
 #   make test                      ruff, pytest, every chapter in quick mode, strict build, gate
 #   make chapter NAME=04_averaged_euler PARAMS="-p eps 1e-3 -p seed 7"
-#   make bench                     timing benchmarks of the package (python -m resnet_flows.bench)
+#   make bench                     timing benchmarks of the package (benchmarks/bench.py)
 #   make clean                     remove _build (make distclean also removes .venv)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -16,7 +16,7 @@ MODE ?= quick
 SEED ?= 0
 NAME ?=
 PARAMS ?=
-BUILD := $(BIN)/python -m resnet_flows.build
+BUILD := $(BIN)/python -m book_toolchain.build
 
 .PHONY: book test chapter bench setup clean distclean
 
@@ -28,15 +28,14 @@ test: $(READY)
 	$(BIN)/python -m pytest -rs --deselect tests/test_site_browser.py::test_built_site
 	$(BUILD) all --mode quick
 # The built site in headless Chromium, network off (skipped, loudly, without chromium).
-	RESNET_FLOWS_REQUIRE_SITE=1 $(BIN)/python -m pytest -rs tests/test_site_browser.py::test_built_site
+	BOOK_REQUIRE_SITE=1 $(BIN)/python -m pytest -rs tests/test_site_browser.py::test_built_site
 
 chapter: $(READY)
 	@test -n "$(NAME)" || { echo 'usage: make chapter NAME=04_averaged_euler PARAMS="-p eps 1e-3"'; exit 2; }
 	$(BUILD) chapter $(NAME) --mode $(MODE) --seed $(SEED) $(PARAMS)
 
 bench: $(READY)
-	@if [ -f code/resnet_flows/bench.py ]; then $(BIN)/python -m resnet_flows.bench; \
-	else echo "no benchmarks yet (code/resnet_flows/bench.py does not exist)"; fi
+	$(BIN)/python benchmarks/bench.py
 
 setup: $(READY)
 

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from resnet_flows import claims
-from resnet_flows.claims import ClaimViolated, load_claims, record_claim
+from book_toolchain import claims
+from book_toolchain.claims import ClaimViolated, read_ledgers, record_claim
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_rejects_bad_arguments_naming_them(kwargs, name):
 def test_holding_claim_is_returned_and_written(ledger_dir):
     claim = record_claim("thm-x", "sup error", np.float32(0.25), np.array(1.0), n=np.int64(4))
     assert claim["ratio"] == 0.25 and claim["holds"] is True
-    ledger = load_claims(ledger_dir)["04_averaged_euler"]
+    ledger = read_ledgers(ledger_dir)["04_averaged_euler"]
     assert ledger["mode"] == "quick" and ledger["seed"] == 3
     assert set(ledger["versions"]) >= {"python", "torch", "numpy"}
     assert ledger["claims"] == [claim]
@@ -62,7 +62,7 @@ def test_violated_claim_raises_naming_label_and_is_still_recorded(ledger_dir):
         record_claim("thm-averaged-euler", "node error", 2.0, 1.0, N=8)
     assert isinstance(raised.value, AssertionError)
     assert "node error" in str(raised.value) and "2" in str(raised.value)
-    recorded = load_claims(ledger_dir)["04_averaged_euler"]["claims"]
+    recorded = read_ledgers(ledger_dir)["04_averaged_euler"]["claims"]
     assert [c["label"] for c in recorded] == ["thm-x", "thm-averaged-euler"]
     assert recorded[1]["holds"] is False and recorded[1]["ratio"] == 2.0
 
@@ -78,5 +78,5 @@ def test_outside_the_pipeline_claims_stay_in_memory(monkeypatch, tmp_path):
 
 def test_context_is_made_json_safe(ledger_dir):
     record_claim("thm-x", "e", 0.0, 1.0, grid=np.linspace(0, 1, 3), bad=math.nan, shape=(2, 3))
-    context = load_claims(ledger_dir)["04_averaged_euler"]["claims"][0]["context"]
+    context = read_ledgers(ledger_dir)["04_averaged_euler"]["claims"][0]["context"]
     assert context == {"grid": [0.0, 0.5, 1.0], "bad": "nan", "shape": [2, 3]}

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from resnet_flows import build
+from book_toolchain import build, execute, stage
+from book_toolchain.project import BuildError, Project
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -65,7 +66,7 @@ def test_claim_label_must_name_a_statement(tmp_path):
         source.read_text().replace('record_claim("thm-fixture-halving"', 'record_claim("thm-typo"')
     )
     assert build.main(["--root", str(root), "chapter", "01_good", "--no-render"]) == 0
-    problems = build.gate(build.Project(root))
+    problems = build.gate(Project(root))
     assert any("'thm-typo' is not the :label:" in p for p in problems)
 
 
@@ -100,15 +101,15 @@ def test_toc_filter_drops_missing_files_and_empty_parts():
     }
     notices = []
     present = {"chapters/00_introduction", "chapters/01"}
-    staged = build.filter_toc(toc, present, notices)
+    staged = stage.filter_toc(toc, present, notices)
     assert staged["parts"] == [{"caption": "A", "chapters": [{"file": "chapters/01"}]}]
     assert len(notices) == 2
-    with pytest.raises(build.BuildError, match="root page"):
-        build.filter_toc(toc, {"chapters/01"}, [])
+    with pytest.raises(BuildError, match="root page"):
+        stage.filter_toc(toc, {"chapters/01"}, [])
 
 
 @pytest.mark.parametrize(
     ("text", "value"), [("7", 7), ("1e-3", 1e-3), ("full", "full"), ("True", True)]
 )
 def test_parameter_values_are_parsed(text, value):
-    assert build.parse_value(text) == value
+    assert execute.parse_value(text) == value

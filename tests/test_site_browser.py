@@ -1,11 +1,11 @@
-"""The website in a real browser: headless Debian Chromium, network off (resnet_flows.sitecheck).
+"""The website in a real browser: headless Debian Chromium, network off (book_toolchain.sitecheck).
 
 ``test_built_site`` checks the book built into ``_build/html`` (the Makefile builds it before
 the tests); the other tests run the checker on tiny hand-made sites under
 ``tests/fixtures/site_*``, each with one defect that must be caught, and need no book build.
 
 Without ``/usr/bin/chromium`` every test here is skipped, loudly. Set
-``RESNET_FLOWS_REQUIRE_SITE=1`` to make a missing ``_build/html`` a failure, not a skip.
+``BOOK_REQUIRE_SITE=1`` to make a missing ``_build/html`` a failure, not a skip.
 """
 
 import json
@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from resnet_flows import sitecheck
+from book_toolchain import sitecheck
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SITE = REPO / "_build" / "html"
-CHROMIUM = os.environ.get("RESNET_FLOWS_CHROMIUM", sitecheck.DEFAULT_CHROMIUM)
+CHROMIUM = os.environ.get("BOOK_CHROMIUM", sitecheck.DEFAULT_CHROMIUM)
 SKIP_MESSAGE = (
     f"browser tests skipped: {CHROMIUM} not found; install Debian's chromium "
     "(apt-get install -y chromium)"
@@ -59,7 +59,7 @@ def failures_matching(report: sitecheck.Report, *fragments: str) -> list[str]:
 def test_built_site(browser):
     if not (SITE / "index.html").is_file():
         message = f"browser check of the book skipped: {SITE} not built (run `make book`)"
-        if os.environ.get("RESNET_FLOWS_REQUIRE_SITE") == "1":
+        if os.environ.get("BOOK_REQUIRE_SITE") == "1":
             pytest.fail(message.replace("skipped", "impossible"))
         _skip_loudly(message)
     report = check(

@@ -2,7 +2,6 @@
 right-hand sides (Mueller, arXiv 1910.09599). The public API, re-exported."""
 
 from . import bounds, fields
-from .claims import ClaimViolated, record_claim
 from .fields import NeuralODEField, SpatialField, VectorField
 from .flows import reference_flow
 from .plan import Plan, certify, mesh_times, plan_flow_resnet
@@ -26,7 +25,6 @@ from .resnet import (
 __all__ = [
     "AveragedBlock",
     "CPWLNetwork",
-    "ClaimViolated",
     "FieldBlock",
     "KuhnGrid",
     "NeuralODEField",
@@ -52,6 +50,5 @@ __all__ = [
     "mesh_times",
     "plan_flow_resnet",
     "random_unit_field",
-    "record_claim",
     "reference_flow",
 ]

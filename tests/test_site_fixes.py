@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from resnet_flows import sphinx_site_fixes
+from book_toolchain import site_fixes
 
 
 def js(filename, **attributes):
@@ -21,7 +21,7 @@ def test_duplicate_inline_scripts_are_dropped_in_order():
             js("_static/doctools.js"),
         ]
     }
-    sphinx_site_fixes.dedup_scripts(None, "intro", "page.html", context, None)
+    site_fixes.dedup_scripts(None, "intro", "page.html", context, None)
     kept = [(j.filename, j.attributes.get("body")) for j in context["script_files"]]
     assert kept == [
         ("_static/doctools.js", None),
@@ -37,7 +37,7 @@ def test_setup_registers_the_theme_mode_default_first():
         add_js_file=lambda filename, **kw: calls.append(("js", filename, kw)),
         connect=lambda event, handler, priority=500: calls.append(("connect", event, priority)),
     )
-    meta = sphinx_site_fixes.setup(app)
-    assert ("js", None, {"body": sphinx_site_fixes.DEFAULT_MODE_JS, "priority": 1}) in calls
+    meta = site_fixes.setup(app)
+    assert ("js", None, {"body": site_fixes.DEFAULT_MODE_JS, "priority": 1}) in calls
     assert ("connect", "html-page-context", 900) in calls
     assert meta["parallel_read_safe"] is True

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m resnet_flows.sitecheck _build/html [--claims _build/claims]
+    python -m book_toolchain.sitecheck _build/html [--claims _build/claims]
         [--screenshots _build/screenshots] [--chromium /usr/bin/chromium]
 
 The site directory is served by a local HTTP server on 127.0.0.1 (started here, in a
@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 from urllib.parse import unquote, urlsplit
+
+from .claims import all_claims
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = (
@@ -580,20 +582,6 @@ def static_ids(path: Path) -> set[str]:
     return parser.ids
 
 
-def load_claim_ledgers(claims_dir: Path) -> list[dict]:
-    claims = []
-    for path in sorted(claims_dir.glob("*.json")):
-        try:
-            ledger = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"unreadable claims ledger {path}: {exc}") from None
-        chapter = ledger.get("chapter", path.stem) if isinstance(ledger, dict) else path.stem
-        entries = ledger.get("claims", []) if isinstance(ledger, dict) else ledger
-        for claim in entries:
-            claims.append({**claim, "chapter": chapter})
-    return claims
-
-
 _HOLDS_YES = re.compile(r"✓|✔|\bholds?\b|\byes\b|\btrue\b|\bpass(ed)?\b|\bok\b", re.IGNORECASE)
 _HOLDS_NO = re.compile(
     r"✗|✘|❌|\bfails?\b|\bfailed\b|\bviolated\b|\bno\b|\bfalse\b|"
@@ -1049,7 +1037,7 @@ class SiteChecker:
             )
             return
         try:
-            claims = load_claim_ledgers(claims_dir)
+            claims = all_claims(claims_dir)
         except ValueError as exc:
             rep.failures.append(str(exc))
             return
@@ -1152,7 +1140,7 @@ def check_site(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m resnet_flows.sitecheck", description=__doc__.split("\n\n")[0]
+        prog="python -m book_toolchain.sitecheck", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("site", help="built HTML site directory, e.g. _build/html")
     parser.add_argument("--claims", help="claims ledger directory (default: SITE/../claims)")

@@ -1,18 +1,18 @@
 """The claims ledger: every numerical check of the book, recorded as measured <= bound.
 
 Chapters call only :func:`record_claim`. Where the claim goes is set by the pipeline
-(:mod:`resnet_flows.build`) through environment variables of the kernel:
+(:mod:`book_toolchain.build`) through environment variables of the kernel:
 
-``RESNET_FLOWS_CHAPTER``
+``BOOK_CHAPTER``
     chapter name, e.g. ``04_averaged_euler``; the ledger file is ``<chapter>.json``.
-``RESNET_FLOWS_CLAIMS_DIR``
+``BOOK_CLAIMS_DIR``
     directory of the ledger files (the pipeline uses ``_build/claims``).
-``RESNET_FLOWS_PARAMETERS``
+``BOOK_PARAMETERS``
     JSON object of the papermill parameters of this run (``mode``, ``seed``, overrides).
-``RESNET_FLOWS_STARTED``
+``BOOK_STARTED``
     POSIX time at which the run started (for the elapsed time in the ledger).
 
-Without ``RESNET_FLOWS_CLAIMS_DIR`` (interactive Jupyter, plain Python) claims are kept in
+Without ``BOOK_CLAIMS_DIR`` (interactive Jupyter, plain Python) claims are kept in
 memory only, in :data:`INTERACTIVE_CLAIMS`; they are validated and checked all the same.
 """
 
@@ -29,10 +29,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-ENV_CHAPTER = "RESNET_FLOWS_CHAPTER"
-ENV_CLAIMS_DIR = "RESNET_FLOWS_CLAIMS_DIR"
-ENV_PARAMETERS = "RESNET_FLOWS_PARAMETERS"
-ENV_STARTED = "RESNET_FLOWS_STARTED"
+ENV_CHAPTER = "BOOK_CHAPTER"
+ENV_CLAIMS_DIR = "BOOK_CLAIMS_DIR"
+ENV_PARAMETERS = "BOOK_PARAMETERS"
+ENV_STARTED = "BOOK_STARTED"
 
 INTERACTIVE_CHAPTER = "interactive"
 INTERACTIVE_CLAIMS: list[dict[str, Any]] = []
@@ -75,14 +75,36 @@ def record_claim(label: str, quantity: str, measured, bound, **context) -> dict[
     return claim
 
 
-def load_claims(claims_dir: str | os.PathLike) -> dict[str, dict[str, Any]]:
-    """All ledgers in ``claims_dir``, keyed by chapter name (sorted)."""
+def read_ledger(path: str | os.PathLike) -> dict[str, Any]:
+    """The ledger stored at ``path``; ``{}`` when there is none. Unreadable files raise."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    try:
+        ledger = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"unreadable claims ledger {path}: {exc}") from None
+    if not isinstance(ledger, dict):
+        raise ValueError(f"claims ledger {path} is not a JSON object")
+    return ledger
+
+
+def read_ledgers(claims_dir: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """All ledgers in ``claims_dir``, keyed by chapter name (sorted by file name)."""
     ledgers = {}
     for path in sorted(Path(claims_dir).glob("*.json")):
-        with open(path, encoding="utf-8") as fh:
-            ledger = json.load(fh)
+        ledger = read_ledger(path)
         ledgers[ledger.get("chapter", path.stem)] = ledger
     return ledgers
+
+
+def all_claims(claims_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """Every claim of every ledger in ``claims_dir``, each with its ``chapter``."""
+    return [
+        {**claim, "chapter": chapter}
+        for chapter, ledger in read_ledgers(claims_dir).items()
+        for claim in ledger.get("claims", [])
+    ]
 
 
 def new_ledger(chapter: str, parameters: dict[str, Any], started: float) -> dict[str, Any]:

@@ -9,12 +9,12 @@ import numpy as np
 import torch
 from scipy import integrate
 
-from . import fields
-from .flows import reference_flow
-from .plan import plan_flow_resnet
-from .relu import cpwl_network
-from .resnet import build_flow_resnet
-from .training import timed
+from resnet_flows import fields
+from resnet_flows.flows import reference_flow
+from resnet_flows.plan import plan_flow_resnet
+from resnet_flows.relu import cpwl_network
+from resnet_flows.resnet import build_flow_resnet
+from resnet_flows.training import timed
 
 K2 = (np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
 

@@ -4,7 +4,7 @@ Enable it in ``_config.yml``::
 
     sphinx:
       extra_extensions:
-        - resnet_flows.sphinx_site_fixes
+        - book_toolchain.site_fixes
 
 1. sphinx-thebe and sphinx-togglebutton (as loaded by jupyter-book 1.0.4) register their
    inline ``<script>`` twice, once with filename ``None`` and once with ``""``. The second

@@ -1,0 +1,115 @@
+"""Paths of one book and the statements (``prf:`` directives) its chapters declare."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import claims
+
+CHAPTER_PATTERN = re.compile(r"^\d\d_[A-Za-z0-9_]+$")
+# Pages that check nothing: they need not record a claim.
+EXEMPT_FROM_GATE = frozenset({"00_introduction", "references"})
+GENERATED_PAGES = ("reproduction_report", "theorem_index")
+INDEXED_KINDS = ("theorem", "proposition", "lemma", "corollary", "definition")
+KERNEL = "python3"
+
+
+class BuildError(RuntimeError):
+    """A pipeline step failed; the message says which and why."""
+
+
+@dataclass
+class Project:
+    """Paths of one book: the repository, or a fixture book in the tests."""
+
+    root: Path
+
+    @property
+    def chapters_dir(self) -> Path:
+        return self.root / "chapters"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / "_build"
+
+    @property
+    def notebooks_dir(self) -> Path:
+        return self.build_dir / "notebooks"
+
+    @property
+    def executed_dir(self) -> Path:
+        return self.build_dir / "executed"
+
+    @property
+    def claims_dir(self) -> Path:
+        return self.build_dir / "claims"
+
+    @property
+    def stage_dir(self) -> Path:
+        return self.build_dir / "stage"
+
+    @property
+    def html_dir(self) -> Path:
+        return self.build_dir / "html"
+
+    @property
+    def timings_path(self) -> Path:
+        return self.build_dir / "timings.json"
+
+    def chapter_names(self) -> list[str]:
+        """Names of the numbered chapter sources ``chapters/NN_topic.md``, in order."""
+        return sorted(
+            p.stem for p in self.chapters_dir.glob("*.md") if CHAPTER_PATTERN.match(p.stem)
+        )
+
+    def source(self, name: str) -> Path:
+        return self.chapters_dir / f"{name}.md"
+
+
+
+    def ledger(self, name: str) -> dict:
+        """The claims ledger of chapter ``name`` (empty when it never ran)."""
+        return claims.read_ledger(self.claims_dir / f"{name}.json")
+
+    def timings(self) -> dict[str, dict[str, float]]:
+        """Last run time per chapter and mode, in seconds."""
+        path = self.timings_path
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+@dataclass
+class Statement:
+    """A ``prf:`` directive found in a chapter source."""
+
+    chapter: str
+    kind: str
+    title: str
+    label: str | None
+
+
+_DIRECTIVE = re.compile(r"^\s*(`{3,}|:{3,})\{prf:([a-z]+)\}\s*(.*?)\s*$")
+_OPTION = re.compile(r"^\s*:([A-Za-z_-]+):\s*(.*?)\s*$")
+
+
+def find_statements(project: Project, names: list[str]) -> list[Statement]:
+    """Every ``prf:*`` directive (except proofs) in the given chapters, in order."""
+    statements = []
+    for name in names:
+        lines = project.source(name).read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines):
+            match = _DIRECTIVE.match(line)
+            if not match or match.group(2) == "proof":
+                continue
+            label = None
+            for option_line in lines[i + 1 :]:
+                option = _OPTION.match(option_line)
+                if not option:
+                    break
+                if option.group(1) == "label":
+                    label = option.group(2)
+            statements.append(Statement(name, match.group(2), match.group(3), label))
+    return statements
+

@@ -1,0 +1,219 @@
+"""Stage the book source tree ``_build/stage`` from executed notebooks, then render it."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .execute import has_code, read_chapter
+from .pages import format_seconds, report_page, theorem_index_page
+from .project import CHAPTER_PATTERN, GENERATED_PAGES, BuildError, Project, find_statements
+
+
+@dataclass
+class Stage:
+    """What the staged book contains."""
+
+    pages: list[str] = field(default_factory=list)  # chapter names rendered, in toc order
+    notices: list[str] = field(default_factory=list)
+
+
+def rerun_line(name: str, parameters: dict[str, Any]) -> str:
+    params = " ".join(f"-p {key} {value}" for key, value in parameters.items())
+    return f'make chapter NAME={name} PARAMS="{params}"'
+
+
+def rerun_box(name: str, ledger: dict[str, Any], timings: dict[str, float]) -> str:
+    """Markdown of the box at the top of a chapter page: rerun line, timings, download."""
+    parameters = ledger.get("parameters") or {}
+    mode = ledger.get("mode")
+    times = " · ".join(
+        f"{m} mode: {format_seconds(timings.get(m))}" + (" (this build)" if m == mode else "")
+        for m in ("quick", "full")
+    )
+    return (
+        "::::{admonition} Rerun this chapter\n"
+        ":class: tip rerun-box\n\n"
+        f"This page was executed in **{mode}** mode with seed {ledger.get('seed')}. "
+        "To execute it again with the same parameters (change them after `-p`):\n\n"
+        f"```\n{rerun_line(name, parameters)}\n```\n\n"
+        f"Run time on the build machine: {times}. "
+        f"{{download}}`Download the executed notebook </downloads/{name}.ipynb>`\n"
+        "::::\n"
+    )
+
+
+def stage_notebook(executed: Path, target: Path, box: str) -> None:
+    """Copy an executed notebook into the stage, with the rerun box under its title."""
+    import nbformat
+
+    notebook = nbformat.read(executed, as_version=4)
+    for cell in notebook.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.metadata["tags"] = [*cell.metadata["tags"], "remove-cell"]
+    box_cell = nbformat.v4.new_markdown_cell(box)
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "markdown":
+            continue
+        lines = cell.source.splitlines()
+        heading = next((i for i, line in enumerate(lines) if line.startswith("# ")), None)
+        if heading is None:
+            continue
+        rest = "\n".join(lines[heading + 1 :]).strip()
+        cell.source = "\n".join(lines[: heading + 1])
+        new = [box_cell] + ([nbformat.v4.new_markdown_cell(rest)] if rest else [])
+        notebook.cells[index + 1 : index + 1] = new
+        break
+    else:
+        notebook.cells.insert(0, box_cell)
+    for cell in notebook.cells:  # nbformat ≥ 5.1 wants ids; new cells get fresh ones
+        cell.pop("id", None)
+    notebook.nbformat_minor = 4
+    nbformat.write(notebook, target)
+
+
+def filter_toc(toc: dict[str, Any], present: set[str], notices: list[str]) -> dict[str, Any]:
+    """The toc without the entries whose file is not in ``present`` (notices say which)."""
+    toc = copy.deepcopy(toc)
+
+    def keep(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        kept = []
+        for entry in entries:
+            if "file" in entry and entry["file"] not in present:
+                notices.append(f"{entry['file']}: not available, left out of the book")
+                continue
+            for key in ("sections", "chapters"):
+                if key in entry:
+                    entry[key] = keep(entry[key])
+                    if not entry[key]:
+                        del entry[key]
+            kept.append(entry)
+        return kept
+
+    if toc.get("root") not in present:
+        raise BuildError(f"the book's root page {toc.get('root')} is not available")
+    for key in ("parts", "chapters"):
+        if key in toc:
+            toc[key] = [part for part in keep(toc[key]) if key != "parts" or part.get("chapters")]
+    return toc
+
+
+def toc_files(toc: dict[str, Any]) -> list[str]:
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries:
+            if "file" in entry:
+                files.append(entry["file"])
+            for key in ("parts", "chapters", "sections"):
+                walk(entry.get(key, []))
+
+    walk(toc.get("parts", []) + toc.get("chapters", []))
+    return files
+
+
+def stage_book(project: Project) -> Stage:
+    """Write the book source tree ``_build/stage`` from the executed notebooks."""
+    import yaml
+
+    stage = Stage()
+    out = project.stage_dir
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "chapters").mkdir(parents=True)
+    (out / "downloads").mkdir()
+    for name in ("_config.yml", "references.bib"):
+        if (project.root / name).exists():
+            shutil.copyfile(project.root / name, out / name)
+    copy_mathjax(out / "_vendor" / "mathjax")
+
+    timings = project.timings()
+    present = set()
+    for path in sorted(project.chapters_dir.glob("*.md")):
+        name = path.stem
+        executed = project.executed_dir / f"{name}.ipynb"
+        if executed.exists() and CHAPTER_PATTERN.match(name):
+            box = rerun_box(name, project.ledger(name), timings.get(name, {}))
+            stage_notebook(executed, out / "chapters" / f"{name}.ipynb", box)
+            shutil.copyfile(executed, out / "downloads" / f"{name}.ipynb")
+        elif CHAPTER_PATTERN.match(name) and has_code(read_chapter(path)):
+            stage.notices.append(f"chapters/{name}: not executed yet, left out of the book")
+            continue
+        else:  # a page without code: copied as it is
+            shutil.copyfile(path, out / "chapters" / path.name)
+        present.add(f"chapters/{name}")
+
+    toc = yaml.safe_load((project.root / "_toc.yml").read_text(encoding="utf-8"))
+    wanted = set(toc_files(toc))
+    rendered = [f for f in toc_files(toc) if f in present]
+    report_chapters = [
+        f.split("/", 1)[1] for f in rendered if CHAPTER_PATTERN.match(f.split("/")[-1])
+    ]
+    statements = find_statements(project, report_chapters)
+    ledgers = {name: project.ledger(name) for name in report_chapters}
+    for page in GENERATED_PAGES:
+        if f"chapters/{page}" in wanted:
+            present.add(f"chapters/{page}")
+    (out / "chapters" / "reproduction_report.md").write_text(
+        report_page(ledgers, statements), encoding="utf-8"
+    )
+    (out / "chapters" / "theorem_index.md").write_text(
+        theorem_index_page(ledgers, statements), encoding="utf-8"
+    )
+    for file in sorted(present - wanted):
+        stage.notices.append(f"{file}: not listed in _toc.yml, not rendered")
+    staged_toc = filter_toc(toc, present, stage.notices)
+    header = "# Generated by book_toolchain.build from ../../_toc.yml: do not edit.\n"
+    (out / "_toc.yml").write_text(header + yaml.safe_dump(staged_toc, sort_keys=False))
+    stage.pages = [f.split("/", 1)[1] for f in toc_files(staged_toc)]
+    for notice in stage.notices:
+        print(f"notice: {notice}", flush=True)
+    return stage
+
+
+def copy_mathjax(target: Path) -> None:
+    """MathJax 3 (CommonHTML output, its fonts and lazily loaded parts) from its PyPI package."""
+    try:
+        import mathjax  # the django-static-mathjax package
+    except ImportError:
+        raise BuildError("MathJax is missing: pip install -r requirements.txt") from None
+    es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    target.mkdir(parents=True)
+    shutil.copyfile(es5 / "tex-chtml.js", target / "tex-chtml.js")
+    for part in ("a11y", "adaptors", "input", "output", "sre", "ui"):
+        shutil.copytree(es5 / part, target / part)
+
+
+def render(project: Project) -> Path:
+    """Stage the book and build the website strictly (every warning is an error)."""
+    started = time.time()
+    stage_book(project)
+    command = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(project.stage_dir),
+        "--path-output",
+        str(project.root),
+        "--builder",
+        "html",
+        "--all",
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
+    print(f"rendering: {' '.join(command)}", flush=True)
+    result = subprocess.run(command, cwd=project.root, check=False)
+    if result.returncode != 0:
+        raise BuildError(
+            f"jupyter-book build failed (exit {result.returncode}): see the warnings above"
+        )
+    index = project.html_dir / "index.html"
+    print(f"rendered in {time.time() - started:.1f} s: {index}", flush=True)
+    return index
+
