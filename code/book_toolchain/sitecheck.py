@@ -1,128 +1,131 @@
-"""Check a built HTML site in a real browser (headless Chromium), with the network off.
+"""Check a built HTML site in a real browser (Debian's headless Chromium under Playwright).
 
 Usage::
 
     python -m book_toolchain.sitecheck _build/html [--claims _build/claims]
-        [--screenshots _build/screenshots] [--chromium /usr/bin/chromium]
+        [--screenshots _build/screenshots] [--chromium /usr/bin/chromium] [--json FILE]
 
-The site directory is served by a local HTTP server on 127.0.0.1 (started here, in a
-thread); Debian's Chromium is driven through the Chrome DevTools Protocol over
-``--remote-debugging-pipe`` (file descriptors 3 and 4, messages separated by NUL bytes), so
-no Python dependency beyond the standard library is needed and no browser is downloaded.
+The site is served on 127.0.0.1 by a thread of this process. Playwright (pip, pinned) drives
+``/usr/bin/chromium``; no browser is ever downloaded, and every request to a host other
+than the loopback one is aborted by a route handler and reported. The in-page code is
+``sitecheck.js`` (package data). Every HTML page is loaded at 1440 x 900 CSS px, then
+re-measured at 390 x 844 (a phone; plain viewport, no touch emulation). Checks (the name is
+the one the summary prints with the number of elements checked):
 
-For every HTML page of the site it asserts:
+``pages``        no JavaScript error (console error, uncaught exception), no HTTP error for a
+                 local resource, no failed request, no request or reference off the machine.
+``math``         every Sphinx ``.math`` element holds a MathJax ``mjx-container``; no MathJax
+                 error.
+``raw_tex``      visible text outside code, ``pre`` and MathJax output holds no TeX control
+                 word (``\\tfrac``, ``\\sum``, ``\\begin``), no ``\\(``/``\\[``, no ``$...$``
+                 or ``$$...$$`` pair and no ``$`` glued to TeX (``$\\bar``, ``}$``).
+``images``       every ``img`` loaded (``naturalWidth > 0``).
+``links``        every internal link points to an existing file and, with ``#anchor``, to an
+                 id in it; ``xrefs``: no Sphinx ``.xref`` outside a link (unresolved).
+``theorems``     every sphinx-proof box (theorem, lemma, ...) has its number ("Theorem 3.1");
+                 boxes declared ``:nonumber:`` are exempt.
+``pipe_tables``  no output area (``.cell_output``, ``.output``) shows Markdown table source: a
+                 delimiter row ``|---|`` (or ``|—|``) or two lines ``| a | b |`` in a row.
+``stderr``       no stderr output box (``.output.stderr``, ``.stderr``) at all.
+``paths``        no visible text (code included) holds a machine path: ``/root/``, ``/home/``,
+                 ``/work/``, ``/tmp/``, ``/Users/``, ``.venv/`` or ``site-packages``.
+``display_1440`` display equations (``div.math``, MathJax display containers outside one):
+                 at 1440 px the typeset formula (``mjx-math``) lies inside the client box of
+                 every element from the display up to the article (``article.bd-article``),
+                 within 1 px, and the display does not scroll (scrollWidth <= clientWidth + 1).
+``display_390``  at 390 px a display may scroll inside a scroll container of its own
+                 (computed ``overflow-x`` auto or scroll): from the innermost such element on,
+                 that element's border box counts instead of the formula. The formula (or that
+                 box) must not exceed an element that clips (``overflow-x`` hidden or clip),
+                 the article, or the viewport.
+``page_scroll``  ``document.scrollingElement.scrollWidth <= innerWidth`` at 1440 and 390 px.
+``figure_zoom``  each content image (``figure img``, output-cell ``img``) at 1440 px shows a
+                 matplotlib default font (10 pt at the PNG's pHYs dpi, else 100 dpi) at
+                 >= 9 CSS px: scale = shown / natural width >= 9 / (10 * dpi / 72), i.e.
+                 >= 0.648 at 100 dpi. At 390 px the count of smaller figures is a notice.
+``report_rows``  the page titled "Reproduction report" has one row per claim of the ledgers
+                 (``book_toolchain.claims.all_claims``), naming its label, marked as holding.
+``search``       Sphinx's search (local index) finds a word of a page title.
 
-* math is typeset: every Sphinx ``.math`` element holds a MathJax ``mjx-container``, no
-  MathJax error, and no raw ``$...$``, ``\\(`` or ``\\[`` left in the visible text (code,
-  ``pre`` and MathJax output excluded);
-* every ``img`` has loaded (``naturalWidth > 0``);
-* every internal link (with or without ``#anchor``, including ``{prf:ref}`` links) points to
-  an existing file, and the anchor exists in the target page; no unresolved cross-reference
-  (a Sphinx ``.xref`` outside a link) is left;
-* every theorem-like box of sphinx-proof (``div.proof.theorem`` etc.) carries its number,
-  e.g. "Theorem 3.1" (boxes declared ``:nonumber:`` are exempt);
-* no JavaScript error (console ``error``, uncaught exception, error log entry), no local
-  resource answered with an HTTP error, and no request leaves the machine: every request to
-  a host other than 127.0.0.1/localhost is blocked and reported (a CDN MathJax is a failure);
-* the reproduction report (the page titled "Reproduction report") has one table row per
-  recorded claim in the claims ledgers (``<claims>/*.json``), each marked as holding.
-
-Screenshots of the introduction, chapter 6 and the reproduction report are saved (a page
-that does not exist is skipped with a notice). Exit status 0 when everything passed, 1 with
-the list of failures otherwise, 2 on usage errors.
+Closed ``<details>`` are opened before the checks (a reader sees them after one click).
+Screenshots at 1440 and 390 px of the introduction, chapter 6 and the reproduction report,
+scrolled to the left edge (at most 3000 px tall), are saved as ``NAME_WIDTH.png``. Exit
+status 0 when everything passed, 1 with the list of failures, 2 on usage errors.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import fcntl
 import functools
-import html.parser
 import http.server
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Self
 from urllib.parse import unquote, urlsplit
 
 from .claims import all_claims
+from .sitecheck_rules import (
+    ABS_PATH,
+    MIN_FONT_PX,
+    RAW_TEX,
+    Report,
+    check_report_tables,
+    figure_font_px,
+    image_bytes,
+    pipe_table_lines,
+    png_dpi,
+    static_ids,
+)
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = (
+CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",
-    "--no-default-browser-check",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--disable-features=Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider",
-    "--disable-domain-reliability",
-    "--metrics-recording-only",
-    "--no-pings",
-    "--mute-audio",
-    "--hide-scrollbars",
-    "--window-size=1280,900",
-    # Belt and braces: even if a request escaped interception, no name but the loopback
-    # ones resolves.
+    # Belt and braces: should a request escape the route handler, no name but loopback resolves.
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
-)
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-# Schemes that never touch the network.
-LOCAL_SCHEMES = {"data", "blob", "about", "file", "chrome", "chrome-extension", "devtools"}
+]
+WIDE = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+LOCAL_SCHEMES = {"data", "blob", "about", "file", "chrome", "devtools"}
 SKIP_DIRS = {"_static", "_sources", "_images", "_downloads", "_panels_static"}
-VIEWPORT = (1280, 900)
 SCREENSHOT_MAX_HEIGHT = 3000
-
-# sphinx-proof's numbered box types (class name -> title word).
-THEOREM_KINDS = (
-    "theorem",
-    "lemma",
-    "proposition",
-    "corollary",
-    "definition",
-    "conjecture",
-    "remark",
-    "example",
-    "axiom",
-    "criterion",
-    "algorithm",
-    "property",
-    "observation",
-    "assumption",
-    "notation",
-)
-
-SCREENSHOT_TARGETS = (
-    # (file name, description, predicate on (relative path, title))
+PER_PAGE = 5  # failures listed per page and check; the rest are counted
+THEOREM_KINDS = ("theorem", "lemma", "proposition", "corollary", "definition", "conjecture")
+THEOREM_KINDS += ("remark", "example", "axiom", "criterion", "algorithm", "property")
+THEOREM_KINDS += ("observation", "assumption", "notation")
+SCREENSHOT_TARGETS = (  # (file stem, description, predicate on (relative path, titles))
     (
-        "introduction.png",
         "introduction",
-        lambda rel, title: bool(re.search(r"(^|/)(\d+_)?intro(duction)?\.html$", rel)),
+        "introduction",
+        lambda rel, t: re.search(r"(^|/)(\d+_)?intro(duction)?\.html$", rel),
     ),
     (
-        "chapter06_space_time_approximation.png",
-        "chapter 6 (06_space_time_approximation)",
-        lambda rel, title: "06_space_time_approximation" in rel,
+        "chapter06_space_time_approximation",
+        "chapter 6",
+        lambda rel, t: "06_space_time_approximation" in rel,
     ),
     (
-        "reproduction_report.png",
+        "reproduction_report",
         "reproduction report",
-        lambda rel, title: "reproduction report" in title.lower(),
+        lambda rel, t: "reproduction report" in t.lower(),
     ),
+)
+_META_REFRESH = re.compile(
+    r"""<meta\s+http-equiv=["']?refresh["']?\s+content=["']\s*\d+\s*;\s*url=([^"']+)["']""",
+    re.IGNORECASE,
 )
 
 
@@ -130,156 +133,31 @@ class SiteCheckError(RuntimeError):
     """The browser could not be started or driven."""
 
 
-# ---------------------------------------------------------------------------------------
-# A minimal Chrome DevTools Protocol client over --remote-debugging-pipe.
-# ---------------------------------------------------------------------------------------
-
-
 class Browser:
-    """Headless Chromium driven over the DevTools pipe (fd 3: commands in, fd 4: out)."""
+    """Debian's Chromium launched by Playwright; a context manager. Never downloads a browser."""
 
     def __init__(self, executable: str = DEFAULT_CHROMIUM, timeout: float = 30.0):
         if not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
             raise SiteCheckError(f"{executable} not found or not executable")
+        os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+        from playwright.sync_api import Error, sync_playwright
+
         self.timeout = timeout
-        self.profile = tempfile.mkdtemp(prefix="sitecheck-chromium-")
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
-        # Keep the child's ends away from fds 3 and 4, which they are mapped onto.
-        child_in = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)
-        child_out = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
-        os.close(to_child_r)
-        os.close(from_child_w)
-        args = [
-            executable,
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={self.profile}",
-            "--remote-debugging-pipe",
-            "about:blank",
-        ]
-        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-        # bash (not dash: it takes fds above 9) maps the pipe ends onto fds 3 and 4.
-        redirect = f"3<&{child_in} 4>&{child_out} {child_in}<&- {child_out}>&-"
-        self.proc = subprocess.Popen(
-            ["/bin/bash", "-c", f'exec "$0" "$@" {redirect}', *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=self.stderr,
-            pass_fds=(child_in, child_out),
-            start_new_session=True,
-        )
-        os.close(child_in)
-        os.close(child_out)
-        self._wfile = os.fdopen(to_child_w, "wb", buffering=0)
-        self._rfd = from_child_r
-        self._lock = threading.Lock()
-        self._cond = threading.Condition()
-        self._next_id = 0
-        self._responses: dict[int, dict] = {}
-        self._closed = False
-        self.handlers: list = []  # callables (method, params, session_id) on the reader thread
-        self._reader = threading.Thread(target=self._read_loop, daemon=True)
-        self._reader.start()
+        self._pw = sync_playwright().start()
         try:
-            self.version = self.call("Browser.getVersion")
-        except Exception:
-            self.close()
-            raise
-
-    # -- transport -------------------------------------------------------------------
-    def _read_loop(self) -> None:
-        buf = b""
-        while True:
-            try:
-                chunk = os.read(self._rfd, 1 << 16)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                break
-            buf += chunk
-            while b"\0" in buf:
-                raw, buf = buf.split(b"\0", 1)
-                try:
-                    msg = json.loads(raw)
-                except ValueError:
-                    continue
-                if "id" in msg:
-                    with self._cond:
-                        self._responses[msg["id"]] = msg
-                        self._cond.notify_all()
-                else:
-                    for handler in list(self.handlers):
-                        try:
-                            handler(msg.get("method"), msg.get("params", {}), msg.get("sessionId"))
-                        except Exception as exc:  # noqa: BLE001 - a checker bug must not kill the reader
-                            print(f"sitecheck: event handler error: {exc!r}", file=sys.stderr)
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-    def send(self, method: str, params: dict | None = None, session: str | None = None) -> int:
-        """Send a command without waiting for its answer; returns its id."""
-        with self._lock:
-            self._next_id += 1
-            msg_id = self._next_id
-            msg = {"id": msg_id, "method": method, "params": params or {}}
-            if session:
-                msg["sessionId"] = session
-            try:
-                self._wfile.write(json.dumps(msg).encode() + b"\0")
-            except (BrokenPipeError, ValueError, OSError) as exc:
-                raise SiteCheckError(f"browser pipe closed ({exc}); {self.stderr_tail()}") from None
-        return msg_id
-
-    def call(
-        self,
-        method: str,
-        params: dict | None = None,
-        session: str | None = None,
-        timeout: float | None = None,
-    ) -> dict:
-        """Send a command and wait for its result."""
-        msg_id = self.send(method, params, session)
-        deadline = time.monotonic() + (timeout or self.timeout)
-        with self._cond:
-            while msg_id not in self._responses:
-                if self._closed:
-                    raise SiteCheckError(f"browser exited during {method}; {self.stderr_tail()}")
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise SiteCheckError(f"timeout waiting for {method}")
-                self._cond.wait(left)
-            msg = self._responses.pop(msg_id)
-        if "error" in msg:
-            raise SiteCheckError(f"{method} failed: {msg['error']}")
-        return msg.get("result", {})
-
-    def stderr_tail(self) -> str:
-        try:
-            self.stderr.seek(0)
-            text = self.stderr.read().decode(errors="replace")
-        except (OSError, ValueError):
-            return ""
-        return "chromium stderr: " + text[-1500:].strip() if text.strip() else ""
+            self.browser = self._pw.chromium.launch(
+                executable_path=executable, args=CHROMIUM_FLAGS, timeout=timeout * 1000
+            )
+        except Error as exc:
+            self._pw.stop()
+            raise SiteCheckError(f"could not launch {executable}: {exc}") from None
+        self.version = self.browser.version
 
     def close(self) -> None:
         try:
-            if self.proc.poll() is None:
-                try:
-                    self.send("Browser.close")
-                    self.proc.wait(timeout=5)
-                except (SiteCheckError, subprocess.TimeoutExpired):
-                    pass
-            if self.proc.poll() is None:
-                self.proc.kill()  # our own child, by its handle
-                self.proc.wait(timeout=5)
+            self.browser.close()
         finally:
-            for closer in (self._wfile.close, lambda: os.close(self._rfd), self.stderr.close):
-                try:
-                    closer()
-                except OSError:
-                    pass
-            shutil.rmtree(self.profile, ignore_errors=True)
+            self._pw.stop()
 
     def __enter__(self) -> Self:
         return self
@@ -288,18 +166,9 @@ class Browser:
         self.close()
 
 
-# ---------------------------------------------------------------------------------------
-# The local HTTP server.
-# ---------------------------------------------------------------------------------------
-
-
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):
         pass
-
-    def end_headers(self):
-        self.send_header("Cache-Control", "no-store")
-        super().end_headers()
 
 
 class SiteServer:
@@ -309,830 +178,432 @@ class SiteServer:
         handler = functools.partial(_QuietHandler, directory=str(root))
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}/"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
 
 
-# ---------------------------------------------------------------------------------------
-# What is collected in the page (runs in the browser).
-# ---------------------------------------------------------------------------------------
-
-WAIT_READY_JS = r"""
-(async () => {
-  const sleep = ms => new Promise(r => setTimeout(r, ms));
-  const hasMathJaxScript = !!document.querySelector('script[src*="mathjax" i]');
-  if (hasMathJaxScript || window.MathJax) {
-    for (let i = 0; i < 200 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
-      await sleep(25);
-    if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-      try { await MathJax.startup.promise; } catch (e) {}
-    }
-  }
-  const imgs = Array.from(document.images);
-  for (const img of imgs) if (img.loading === 'lazy') img.loading = 'eager';
-  await Promise.all(imgs.map(img => img.complete ? null : new Promise(r => {
-    img.addEventListener('load', r); img.addEventListener('error', r); setTimeout(r, 5000);
-  })));
-  if (document.fonts && document.fonts.ready) await document.fonts.ready;
-  return true;
-})()
-"""
-
-COLLECT_JS = r"""
-(() => {
-  const out = {};
-  out.url = location.href;
-  out.title = document.title || '';
-  const h1 = document.querySelector('main h1, article h1, h1');
-  out.h1 = h1 ? h1.textContent.replace(/[#¶]\s*$/, '').trim() : '';
-
-  // Math.
-  out.mjx = document.querySelectorAll('mjx-container').length;
-  const mathEls = Array.from(document.querySelectorAll('.math'))
-    .filter(e => !e.parentElement || !e.parentElement.closest('.math'));
-  out.math_total = mathEls.length;
-  out.math_untypeset = mathEls.filter(e => !e.querySelector('mjx-container'))
-    .map(e => e.textContent.trim().slice(0, 80));
-  out.math_errors = Array.from(document.querySelectorAll('mjx-merror, [data-mjx-error]'))
-    .map(e => (e.getAttribute('data-mjx-error') || e.textContent || '').slice(0, 120));
-
-  // Raw TeX in visible text (code, pre and MathJax output excluded).
-  const skip = 'pre, code, kbd, samp, tt, script, style, textarea, noscript, template, ' +
-               'mjx-container, mjx-assistive-mml, .highlight, .linenos, .cell_input';
-  const blocks = new Map();
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const el = node.parentElement;
-    if (!el || !node.data.trim() || el.closest(skip)) continue;
-    if (el.checkVisibility && !el.checkVisibility({visibilityProperty: true})) continue;
-    const block = el.closest('p, li, dt, dd, td, th, h1, h2, h3, h4, h5, h6, figcaption, ' +
-                             'caption, blockquote, div, section, body') || document.body;
-    blocks.set(block, (blocks.get(block) || '') + node.data);
-  }
-  const rawRe = /\$\$[\s\S]+?\$\$|\$[^$\s](?:[^$\n]*?[^$\s\\])?\$|\\\(|\\\)|\\\[|\\\]|\\begin\{/g;
-  out.raw_tex = [];
-  for (const [block, text] of blocks) {
-    const m = text.match(rawRe);
-    if (m) out.raw_tex.push(m.slice(0, 3).map(s => s.slice(0, 60)).join(' | ') +
-                            '  in: ' + text.trim().slice(0, 100));
-  }
-
-  // Images.
-  out.images = Array.from(document.images).map(img => ({
-    src: img.currentSrc || img.src || img.getAttribute('src') || '',
-    ok: img.complete && img.naturalWidth > 0,
-    alt: img.getAttribute('alt'),
-  }));
-
-  // Links and anchors.
-  out.links = Array.from(document.querySelectorAll('a[href], area[href]'))
-    .map(a => ({href: a.href, raw: a.getAttribute('href'), text: (a.textContent || '').trim().slice(0, 60)}));
-  out.ids = Array.from(document.querySelectorAll('[id]')).map(e => e.id)
-    .concat(Array.from(document.querySelectorAll('a[name]')).map(a => a.getAttribute('name')));
-  out.unresolved_xrefs = Array.from(document.querySelectorAll('.xref'))
-    .filter(e => !e.closest('a'))
-    .map(e => (e.textContent || '').trim().slice(0, 80));
-
-  // Statically referenced resources (a remote one would be fetched, or lazily later).
-  const res = [];
-  const loading = /(^|\s)(stylesheet|preload|modulepreload|prefetch|preconnect|dns-prefetch|icon|manifest)(\s|$)/i;
-  for (const e of document.querySelectorAll('script[src]')) res.push(e.src);
-  for (const e of document.querySelectorAll('link[href]'))
-    if (loading.test(e.getAttribute('rel') || '')) res.push(e.href);
-  for (const e of document.querySelectorAll('img[src], iframe[src], source[src], video[src], audio[src], embed[src], track[src]'))
-    res.push(e.src);
-  for (const e of document.querySelectorAll('img[srcset], source[srcset]'))
-    for (const part of e.srcset.split(',')) { const u = part.trim().split(/\s+/)[0]; if (u) res.push(new URL(u, document.baseURI).href); }
-  for (const e of document.querySelectorAll('object[data]')) res.push(e.data);
-  out.resources = res;
-
-  // Theorem boxes of sphinx-proof.
-  out.boxes = Array.from(document.querySelectorAll('div.proof')).map(d => {
-    const t = d.querySelector(':scope > .admonition-title');
-    return {classes: Array.from(d.classList), id: d.id,
-            title: t ? t.textContent.trim() : '', unnumbered: !!(t && t.id)};
-  });
-
-  // Tables (for the reproduction report).
-  out.tables = Array.from(document.querySelectorAll('table')).map(t => {
-    const headRow = t.querySelector('thead tr') || t.querySelector('tr');
-    const headers = headRow ? Array.from(headRow.children).map(c => c.textContent.trim()) : [];
-    let rows = Array.from(t.querySelectorAll('tbody tr'));
-    if (!t.querySelector('thead')) rows = rows.filter(r => r !== headRow);
-    return {headers, rows: rows.map(r => ({
-      cells: Array.from(r.children).map(c => c.textContent.trim()),
-      anchors: Array.from(r.querySelectorAll('a[href]')).map(a => a.href),
-    }))};
-  });
-  out.scroll_height = Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0);
-  return out;
-})()
-"""
-
-
-SEARCH_RESULTS_JS = r"""
-(async () => {
-  const sleep = ms => new Promise(r => setTimeout(r, ms));
-  for (let i = 0; i < 200; i++) {
-    const items = document.querySelectorAll('#search-results ul.search li, ul.search li');
-    if (items.length) return {count: items.length, first: items[0].textContent.trim().slice(0, 80)};
-    const summary = document.querySelector('#search-results .search-summary, #search-results p');
-    if (summary && /did not match|no results|not match any/i.test(summary.textContent))
-      return {count: 0, first: summary.textContent.trim().slice(0, 120)};
-    await sleep(50);
-  }
-  return {count: 0, first: 'no search results after 10 s'};
-})()
-"""
-
-
-# ---------------------------------------------------------------------------------------
-# The check.
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class PageEvents:
-    console_errors: list[str] = field(default_factory=list)
-    blocked: list[str] = field(default_factory=list)
-    http_errors: list[str] = field(default_factory=list)
-    load_failures: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Report:
-    site: Path
-    pages: list[str] = field(default_factory=list)
-    redirects: list[str] = field(default_factory=list)
-    images: int = 0
-    internal_links: int = 0
-    internal_targets: int = 0
-    external_links: int = 0
-    math_elements: int = 0
-    math_sources: int = 0
-    theorem_boxes: int = 0
-    claims: int | None = None
-    search: str | None = None
-    report_rows: int | None = None
-    screenshots: list[Path] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    def summary(self) -> str:
-        lines = [
-            f"sitecheck: {self.site}",
-            f"  pages checked:      {len(self.pages)} in the browser"
-            + (f" (+{len(self.redirects)} redirect page(s))" if self.redirects else ""),
-            f"  images loaded:      {self.images}",
-            (
-                f"  internal links:     {self.internal_links} checked "
-                f"({self.internal_targets} distinct targets); {self.external_links} external "
-                f"link(s) not followed"
-            ),
-            (
-                f"  math elements:      {self.math_elements} MathJax outputs "
-                f"({self.math_sources} Sphinx math elements)"
-            ),
-            f"  theorem boxes:      {self.theorem_boxes}",
-        ]
-        if self.search is not None:
-            lines.append(f"  search:             {self.search}")
-        if self.claims is not None:
-            lines.append(
-                f"  claims:             {self.claims} recorded, "
-                f"{self.report_rows if self.report_rows is not None else 'no'} "
-                f"report row(s)"
-            )
-        lines.append(
-            "  screenshots:        " + (", ".join(str(p) for p in self.screenshots) or "none")
-        )
-        lines.append(f"  time:               {self.seconds:.1f} s")
-        for notice in self.notices:
-            lines.append(f"  notice: {notice}")
-        for warning in self.warnings[:20]:
-            lines.append(f"  warning: {warning}")
-        if len(self.warnings) > 20:
-            lines.append(f"  ... and {len(self.warnings) - 20} more warning(s)")
-        if self.failures:
-            lines.append(f"FAILED: {len(self.failures)} failure(s):")
-            lines.extend(f"  - {f}" for f in self.failures)
-        else:
-            lines.append("OK: all checks passed")
-        return "\n".join(lines)
-
-
 def is_local_url(url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme in LOCAL_SCHEMES or not parts.scheme:
         return True
-    if parts.scheme in ("http", "https", "ws", "wss"):
-        return (parts.hostname or "") in LOCAL_HOSTS
-    return False
-
-
-def _is_implicit_favicon(url: str) -> bool:
-    """The browser asks every origin for /favicon.ico by itself; its absence is no page error."""
-    parts = urlsplit(url)
-    return is_local_url(url) and parts.path == "/favicon.ico"
+    return parts.scheme in ("http", "https", "ws", "wss") and (parts.hostname or "") in LOCAL_HOSTS
 
 
 def find_pages(site: Path) -> list[Path]:
-    pages = []
-    for path in sorted(site.rglob("*.html")):
-        rel = path.relative_to(site)
-        if rel.parts and rel.parts[0] in SKIP_DIRS:
-            continue
-        pages.append(path)
-    return pages
-
-
-_META_REFRESH = re.compile(
-    r"""<meta\s+http-equiv=["']?refresh["']?\s+content=["']\s*\d+\s*;\s*url=([^"']+)["']""",
-    re.IGNORECASE,
-)
-
-
-class _IdParser(html.parser.HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.ids: set[str] = set()
-
-    def handle_starttag(self, tag, attrs):
-        for key, value in attrs:
-            if (key == "id" or (tag == "a" and key == "name")) and value:
-                self.ids.add(value)
-
-
-def static_ids(path: Path) -> set[str]:
-    parser = _IdParser()
-    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
-    return parser.ids
-
-
-_HOLDS_YES = re.compile(r"✓|✔|\bholds?\b|\byes\b|\btrue\b|\bpass(ed)?\b|\bok\b", re.IGNORECASE)
-_HOLDS_NO = re.compile(
-    r"✗|✘|❌|\bfails?\b|\bfailed\b|\bviolated\b|\bno\b|\bfalse\b|"
-    r"does not hold|not hold",
-    re.IGNORECASE,
-)
-
-
-def check_report_tables(tables: list[dict], claims: list[dict]) -> tuple[int, list[str]]:
-    """Rows of the report's claim table(s) against the ledgers: (row count, failures)."""
-    failures = []
-
-    def is_claim_table(t):
-        head = " ".join(t["headers"]).lower()
-        return "measured" in head and "bound" in head
-
-    claim_tables = [t for t in tables if is_claim_table(t)]
-    if not claim_tables and len(tables) == 1:
-        claim_tables = tables
-    if not claim_tables:
-        msg = "reproduction report: no claims table found (expected 'measured' and 'bound' columns)"
-        return 0, [msg]
-    rows = 0
-    labels = {str(c.get("label")) for c in claims}
-    rows_per_label: dict[str, int] = {}
-    for t in claim_tables:
-        status_col = next(
-            (
-                i
-                for i, h in enumerate(t["headers"])
-                if re.search(r"hold|status|result|verdict|\bok\b", h, re.IGNORECASE)
-            ),
-            None,
-        )
-        for row in t["rows"]:
-            cells = row["cells"]
-            status = (
-                cells[status_col]
-                if status_col is not None and status_col < len(cells)
-                else " ".join(cells)
-            )
-            if status.strip(" —-–") == "":
-                continue  # a placeholder row ("no claims recorded"), not a claim
-            rows += 1
-            # A row names its claim's label as a link to the statement ({prf:ref}) or as text.
-            named = {unquote(urlsplit(a).fragment) for a in row["anchors"]} & labels
-            text = " ".join(cells)
-            named |= {
-                label
-                for label in labels
-                if re.search(rf"(?<![\w-]){re.escape(label)}(?![\w-])", text)
-            }
-            for label in named:
-                rows_per_label[label] = rows_per_label.get(label, 0) + 1
-            if _HOLDS_NO.search(status) or not _HOLDS_YES.search(status):
-                failures.append(
-                    f"reproduction report: a row is not marked as holding: "
-                    f"{' | '.join(cells)[:160]}"
-                )
-    if rows != len(claims):
-        failures.append(
-            f"reproduction report: {rows} claim row(s) but {len(claims)} "
-            f"claim(s) recorded in the ledgers"
-        )
-    claims_per_label: dict[str, int] = {}
-    for claim in claims:
-        label = str(claim.get("label"))
-        claims_per_label[label] = claims_per_label.get(label, 0) + 1
-    for label, count in sorted(claims_per_label.items()):
-        if rows_per_label.get(label, 0) != count:
-            failures.append(
-                f"reproduction report: {count} claim(s) of {label!r} recorded but "
-                f"{rows_per_label.get(label, 0)} row(s) name it"
-            )
-    for claim in claims:
-        if not claim.get("holds", False):
-            failures.append(
-                f"claims ledger: claim {claim.get('label')!r} "
-                f"({claim.get('chapter')}) does not hold: {claim.get('quantity')}"
-            )
-    return rows, failures
+    return [
+        p for p in sorted(site.rglob("*.html")) if p.relative_to(site).parts[0] not in SKIP_DIRS
+    ]
 
 
 class SiteChecker:
-    def __init__(
-        self,
-        site: Path,
-        browser: Browser,
-        claims_dir: Path | None = None,
-        screenshot_dir: Path | None = None,
-        page_timeout: float = 30.0,
-    ):
+    def __init__(self, site: Path, browser: Browser, claims_dir=None, screenshot_dir=None):
         self.site = Path(site).resolve()
         self.browser = browser
         self.claims_dir = claims_dir
         self.screenshot_dir = screenshot_dir
-        self.page_timeout = page_timeout
         self.report = Report(site=self.site)
-        self._events = PageEvents()
-        self._events_lock = threading.Lock()
-        self._session: str | None = None
-        self._load_fired = threading.Event()
-        self._blocked_ids: set[str] = set()
+        self.timeout_ms = browser.timeout * 1000
+        self.js = resources.files("book_toolchain").joinpath("sitecheck.js").read_text("utf-8")
+        self._problems: list[str] = []
+        self._warnings: list[str] = []
+        self._blocked: set[str] = set()
 
-    # -- events (reader thread) ------------------------------------------------------
-    def _on_event(self, method: str, params: dict, session: str | None) -> None:
-        b = self.browser
-        ev = self._events
-        if method == "Fetch.requestPaused":
-            url = params["request"]["url"]
-            if is_local_url(url):
-                b.send("Fetch.continueRequest", {"requestId": params["requestId"]}, session)
-            else:
-                with self._events_lock:
-                    ev.blocked.append(url)
-                    if params.get("networkId"):
-                        self._blocked_ids.add(params["networkId"])
-                b.send(
-                    "Fetch.failRequest",
-                    {"requestId": params["requestId"], "errorReason": "BlockedByClient"},
-                    session,
-                )
-        elif method == "Target.attachedToTarget":
-            # Workers and out-of-process frames: block their network too, then let them run.
-            sub = params["sessionId"]
-            b.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]}, sub)
-            b.send("Runtime.enable", {}, sub)
-            b.send("Runtime.runIfWaitingForDebugger", {}, sub)
-        elif method == "Page.loadEventFired" and session == self._session:
-            self._load_fired.set()
-        elif method == "Runtime.consoleAPICalled":
-            text = " ".join(
-                str(a.get("value", a.get("description", ""))) for a in params.get("args", [])
-            )
-            with self._events_lock:
-                if params.get("type") in ("error", "assert"):
-                    ev.console_errors.append(f"console.{params['type']}: {text[:300]}")
-                elif params.get("type") == "warning":
-                    ev.warnings.append(f"console.warn: {text[:200]}")
-        elif method == "Runtime.exceptionThrown":
-            details = params.get("exceptionDetails", {})
-            exc = details.get("exception", {}).get("description") or details.get("text", "")
-            with self._events_lock:
-                ev.console_errors.append(
-                    f"uncaught exception: {str(exc)[:300]} "
-                    f"({details.get('url', '')}:{details.get('lineNumber', '')})"
-                )
-        elif method == "Log.entryAdded":
-            entry = params.get("entry", {})
-            if entry.get("level") == "error":
-                url = entry.get("url", "")
-                if _is_implicit_favicon(url):
-                    return
-                if entry.get("source") == "network" and url and not is_local_url(url):
-                    return  # already reported as a blocked request
-                with self._events_lock:
-                    ev.console_errors.append(
-                        f"log error ({entry.get('source')}): {entry.get('text', '')[:300]} {url}"
-                    )
-        elif method == "Network.responseReceived":
-            resp = params.get("response", {})
-            if resp.get("status", 0) >= 400 and not _is_implicit_favicon(resp.get("url", "")):
-                with self._events_lock:
-                    ev.http_errors.append(f"HTTP {resp['status']} for {resp.get('url')}")
-        elif method == "Network.loadingFailed":
-            if params.get("requestId") in self._blocked_ids or params.get("canceled"):
-                return
-            if params.get("blockedReason") or "BLOCKED_BY_CLIENT" in params.get("errorText", ""):
-                return
-            with self._events_lock:
-                ev.load_failures.append(
-                    f"request failed ({params.get('errorText')}, {params.get('type', '')})"
-                )
-
-    def _take_events(self) -> PageEvents:
-        with self._events_lock:
-            ev, self._events = self._events, PageEvents()
-            self._blocked_ids = set()
-        return ev
-
-    # -- driving ---------------------------------------------------------------------
-    def _open_tab(self) -> None:
-        b = self.browser
-        b.handlers.append(self._on_event)
-        target = b.call("Target.createTarget", {"url": "about:blank"})
-        self._target = target["targetId"]
-        s = b.call("Target.attachToTarget", {"targetId": self._target, "flatten": True})
-        self._session = s["sessionId"]
-        for method, params in (
-            ("Fetch.enable", {"patterns": [{"urlPattern": "*"}]}),
-            ("Network.enable", {}),
-            ("Network.setCacheDisabled", {"cacheDisabled": True}),
-            ("Page.enable", {}),
-            ("Runtime.enable", {}),
-            ("Log.enable", {}),
-            (
-                "Emulation.setDeviceMetricsOverride",
-                {
-                    "width": VIEWPORT[0],
-                    "height": VIEWPORT[1],
-                    "deviceScaleFactor": 1,
-                    "mobile": False,
-                },
-            ),
-            (
-                "Target.setAutoAttach",
-                {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True},
-            ),
-        ):
-            b.call(method, params, self._session)
-
-    def _close_tab(self) -> None:
-        if self._on_event in self.browser.handlers:
-            self.browser.handlers.remove(self._on_event)
-        try:
-            self.browser.call("Target.closeTarget", {"targetId": self._target}, timeout=5)
-        except SiteCheckError:
-            pass
-
-    def _evaluate(self, expression: str, timeout: float) -> object:
-        res = self.browser.call(
-            "Runtime.evaluate",
-            {
-                "expression": expression,
-                "awaitPromise": True,
-                "returnByValue": True,
-                "timeout": int(timeout * 1000),
-            },
-            self._session,
-            timeout=timeout + 5,
-        )
-        if "exceptionDetails" in res:
-            raise SiteCheckError(
-                f"page script failed: {res['exceptionDetails'].get('text')} "
-                f"{res['exceptionDetails'].get('exception', {}).get('description', '')}"
-            )
-        return res.get("result", {}).get("value")
-
-    def _visit(self, url: str) -> tuple[dict, PageEvents]:
-        self._take_events()
-        self._load_fired.clear()
-        nav = self.browser.call(
-            "Page.navigate", {"url": url}, self._session, timeout=self.page_timeout
-        )
-        if nav.get("errorText"):
-            raise SiteCheckError(f"navigation to {url} failed: {nav['errorText']}")
-        if not self._load_fired.wait(self.page_timeout):
-            raise SiteCheckError(f"page {url} did not finish loading in {self.page_timeout} s")
-        self._evaluate(WAIT_READY_JS, self.page_timeout)
-        info = self._evaluate(COLLECT_JS, self.page_timeout)
-        time.sleep(0.05)  # let trailing events (late console errors) arrive
-        return info, self._take_events()
-
-    def _screenshot(self, path: Path, height: int) -> None:
-        height = max(VIEWPORT[1], min(int(height or 0), SCREENSHOT_MAX_HEIGHT))
-        shot = self.browser.call(
-            "Page.captureScreenshot",
-            {
-                "format": "png",
-                "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": VIEWPORT[0], "height": height, "scale": 1},
-            },
-            self._session,
-            timeout=self.page_timeout,
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(shot["data"]))
-
-    # -- the whole check -------------------------------------------------------------
-    def run(self) -> Report:
-        t0 = time.monotonic()
-        rep = self.report
-        site = self.site
-        pages = find_pages(site)
-        if not pages:
-            rep.failures.append(f"no HTML pages under {site}")
-            return rep
-        server = SiteServer(site)
-        page_info: dict[str, dict] = {}
-        try:
-            self._open_tab()
-            try:
-                for path in pages:
-                    rel = path.relative_to(site).as_posix()
-                    text = path.read_text(encoding="utf-8", errors="replace")
-                    m = _META_REFRESH.search(text[:4000])
-                    if m and len(text) < 4000:  # a redirect stub, e.g. Jupyter Book's index.html
-                        rep.redirects.append(rel)
-                        target = urlsplit(m.group(1).strip()).path
-                        if not (path.parent / unquote(target)).is_file():
-                            rep.failures.append(f"{rel}: redirect to missing page {target}")
-                        continue
-                    try:
-                        info, events = self._visit(server.base + rel)
-                    except SiteCheckError as exc:
-                        rep.failures.append(f"{rel}: {exc}")
-                        continue
-                    rep.pages.append(rel)
-                    page_info[rel] = info
-                    self._check_page(rel, info, events, server)
-                self._check_links(page_info, server)
-                self._check_report(page_info)
-                self._check_search(page_info, server)
-                self._take_screenshots(page_info, server)
-            finally:
-                self._close_tab()
-        finally:
-            server.close()
-        rep.seconds = time.monotonic() - t0
-        return rep
-
-    def _check_page(self, rel: str, info: dict, events: PageEvents, server: SiteServer) -> None:
-        rep = self.report
-        fail = rep.failures.append
-        # Math.
-        rep.math_elements += info["mjx"]
-        rep.math_sources += info["math_total"]
-        if info["math_untypeset"]:
-            fail(
-                f"{rel}: {len(info['math_untypeset'])} of {info['math_total']} math "
-                f"element(s) not typeset by MathJax, e.g. {info['math_untypeset'][0]!r}"
-            )
-        for err in info["math_errors"][:5]:
-            fail(f"{rel}: MathJax error: {err}")
-        for raw in info["raw_tex"][:5]:
-            fail(f"{rel}: raw TeX in visible text: {raw}")
-        if len(info["raw_tex"]) > 5:
-            fail(f"{rel}: ... {len(info['raw_tex']) - 5} more block(s) with raw TeX")
-        # Images.
-        for img in info["images"]:
-            if img["ok"]:
-                rep.images += 1
-            else:
-                src = (img["src"] or "(no src)").replace(server.base, "/")
-                fail(f"{rel}: image did not load: {src}")
-            if not img.get("alt") and img["ok"]:
-                src = img["src"].replace(server.base, "/")
-                rep.warnings.append(f"{rel}: image without alt text: {src}")
-        # Unresolved references.
-        for xref in info["unresolved_xrefs"][:10]:
-            fail(f"{rel}: unresolved cross-reference: {xref!r}")
-        # Theorem boxes.
-        for box in info["boxes"]:
-            kinds = [k for k in THEOREM_KINDS if k in box["classes"]]
-            if not kinds:
-                continue  # a proof
-            rep.theorem_boxes += 1
-            if box["unnumbered"]:
-                continue
-            kind = kinds[0]
-            if not re.match(rf"^{kind}\s+\d+(\.\d+)*\b", box["title"], re.IGNORECASE):
-                fail(
-                    f"{rel}: {kind} box #{box['id']} has no number in its title: "
-                    f"{box['title'][:80]!r}"
-                )
-        # Network and JavaScript.
-        for url in sorted(set(events.blocked)):
-            fail(f"{rel}: request to a non-local address (blocked): {url}")
-        for url in sorted(set(info["resources"])):
-            if not is_local_url(url) and url not in events.blocked:
-                fail(f"{rel}: references a non-local resource: {url}")
-        for msg in dict.fromkeys(events.console_errors):
-            fail(f"{rel}: JavaScript error: {msg.replace(server.base, '/')}")
-        for msg in dict.fromkeys(events.http_errors):
-            fail(f"{rel}: {msg.replace(server.base, '/')}")
-        for msg in dict.fromkeys(events.load_failures):
-            fail(f"{rel}: {msg}")
-        rep.warnings.extend(f"{rel}: {w}" for w in dict.fromkeys(events.warnings))
-
-    def _resolve(self, url: str, server: SiteServer) -> tuple[Path, str] | None:
-        """Internal URL -> (file, fragment); None when the URL is not internal."""
-        parts = urlsplit(url)
-        if parts.scheme in ("http", "https") and parts.netloc == server.base.split("/")[2]:
-            path = self.site / unquote(parts.path).lstrip("/")
-        elif parts.scheme == "file":
-            path = Path(unquote(parts.path))
+    # -- the browser side ------------------------------------------------------------
+    def _route(self, route) -> None:
+        url = route.request.url
+        if is_local_url(url):
+            route.continue_()
         else:
-            return None
-        if path.is_dir():
-            path = path / "index.html"
-        return path, unquote(parts.fragment)
+            self._blocked.add(url)
+            self._problems.append(f"request to a non-local address (blocked): {url}")
+            route.abort("blockedbyclient")
 
-    def _check_links(self, page_info: dict[str, dict], server: SiteServer) -> None:
+    def _on_console(self, msg) -> None:
+        # "Failed to load resource" repeats what the route, response and requestfailed
+        # handlers report with the URL.
+        if msg.type in ("error", "assert") and not msg.text.startswith("Failed to load resource"):
+            self._problems.append(f"JavaScript error: console.{msg.type}: {msg.text[:300]}")
+        elif msg.type == "warning":
+            self._warnings.append(f"console.warn: {msg.text[:200]}")
+
+    def _on_request_failed(self, request) -> None:
+        failure = request.failure or ""
+        quiet = ("BLOCKED_BY_CLIENT", "ERR_ABORTED")  # blocked by us; a navigation cut short
+        if request.url not in self._blocked and not any(q in failure for q in quiet):
+            self._problems.append(f"request failed ({failure}): {request.url}")
+
+    def _open(self) -> None:
+        self.context = self.browser.browser.new_context(
+            viewport=WIDE, device_scale_factor=1, service_workers="block"
+        )
+        self.context.set_default_timeout(self.timeout_ms)
+        self.context.add_init_script(script=self.js)
+        self.context.route("**/*", self._route)
+        page = self.page = self.context.new_page()
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda exc: self._problems.append(f"JavaScript error: uncaught {exc}"))
+        page.on("requestfailed", self._on_request_failed)
+        page.on("response", self._on_response)
+
+    def _on_response(self, response) -> None:
+        # The browser asks every origin for /favicon.ico by itself: no page's error.
+        if response.status >= 400 and urlsplit(response.url).path != "/favicon.ico":
+            self._problems.append(f"HTTP {response.status} for {response.url}")
+
+    def _load(self, url: str, viewport: dict = WIDE) -> None:
+        """Load ``url`` at ``viewport`` and wait for MathJax, images and fonts."""
+        self._problems, self._warnings, self._blocked = [], [], set()
+        self.page.set_viewport_size(viewport)
+        self.page.goto(url, wait_until="load")
+        self.page.evaluate("window.__sitecheck.ready()")
+
+    def _visit(self, url: str) -> tuple[dict, dict]:
+        """(what is seen at 1440 px, the geometry at 390 px) of ``url``."""
+        self._load(url)
+        info = self.page.evaluate("window.__sitecheck.collect()")
+        self.page.set_viewport_size(PHONE)
+        phone = self.page.evaluate("window.__sitecheck.atViewport()")
+        self.page.wait_for_timeout(50)  # late console errors
+        return info, phone
+
+    # -- the checks ------------------------------------------------------------------
+    def _fail_all(self, check: str, rel: str, items: list[str]) -> None:
+        for item in items[:PER_PAGE]:
+            self.report.fail(check, f"{rel}: {item}")
+        if len(items) > PER_PAGE:
+            self.report.fail(check, f"{rel}: ... and {len(items) - PER_PAGE} more ({check})")
+
+    def _check_page(self, rel: str, info: dict, phone: dict, base: str) -> None:
+        rep, count, fail = self.report, self.report.counts, self._fail_all
+        count["pages"] += 1
+        resources_off = [
+            f"references a non-local resource: {u}"
+            for u in info["resources"]
+            if not is_local_url(u) and u not in self._blocked
+        ]
+        fail(
+            "pages",
+            rel,
+            [p.replace(base, "/") for p in dict.fromkeys(self._problems + resources_off)],
+        )
+        rep.warnings += [f"{rel}: {w}" for w in dict.fromkeys(self._warnings)]
+
+        count["math"] += info["math_total"]
+        if info["math_untypeset"]:
+            rep.fail(
+                "math",
+                f"{rel}: {len(info['math_untypeset'])} of {info['math_total']} math "
+                f"element(s) not typeset by MathJax, e.g. {info['math_untypeset'][0]!r}",
+            )
+        fail("math", rel, [f"MathJax error: {e}" for e in info["math_errors"]])
+        count["raw_tex"] += len(info["prose"])
+        fail(
+            "raw_tex",
+            rel,
+            [
+                f"raw TeX in visible text: {' | '.join(m[:60] for m in found[:3])}  in: {' '.join(t.split())[:100]}"
+                for t in info["prose"]
+                if (found := RAW_TEX.findall(t))
+            ],
+        )
+        count["paths"] += len(info["text"])
+        fail(
+            "paths",
+            rel,
+            [
+                f"machine path in page text: {m[:100]}"
+                for t in info["text"]
+                for m in ABS_PATH.findall(t)
+            ],
+        )
+
+        count["images"] += len(info["images"])
+        fail(
+            "images",
+            rel,
+            [
+                f"image did not load: {(i['src'] or '(no src)').replace(base, '/')}"
+                for i in info["images"]
+                if not i["ok"]
+            ],
+        )
+        rep.warnings += [
+            f"{rel}: image without alt text: {i['src'].replace(base, '/')}"
+            for i in info["images"]
+            if i["ok"] and not i.get("alt")
+        ]
+        count["figure_zoom"] += len(info["figures"])
+        fail(
+            "figure_zoom",
+            rel,
+            [
+                f"figure font {px:.1f} px < {MIN_FONT_PX:g} px: {f['natural']} px wide shown at "
+                f"{f['shown']:.0f} px ({f['shown'] / f['natural']:.0%}): {f['src'].replace(base, '/')[:80]}"
+                for f in info["figures"]
+                if (px := self._font_px(f, base)) < MIN_FONT_PX
+            ],
+        )
+        self._small_on_phone += sum(
+            self._font_px(f, base) < MIN_FONT_PX for f in phone["figures_small"]
+        )
+        self._figures_on_phone += len(phone["figures_small"])
+
+        count["xrefs"] += info["xrefs"]
+        fail("xrefs", rel, [f"unresolved cross-reference: {x!r}" for x in info["unresolved_xrefs"]])
+        for box in info["boxes"]:
+            kind = next((k for k in THEOREM_KINDS if k in box["classes"]), None)
+            if kind is None:
+                continue  # a proof
+            count["theorems"] += 1
+            if not box["unnumbered"] and not re.match(
+                rf"^{kind}\s+\d+(\.\d+)*\b", box["title"], re.IGNORECASE
+            ):
+                rep.fail(
+                    "theorems",
+                    f"{rel}: {kind} box #{box['id']} has no number in its title: "
+                    f"{box['title'][:80]!r}",
+                )
+
+        count["pipe_tables"] += len(info["outputs"])
+        count["stderr"] += len(info["outputs"])
+        fail(
+            "pipe_tables",
+            rel,
+            [
+                f"pipe-table text in an output cell: {' / '.join(lines[:3])[:120]}"
+                for o in info["outputs"]
+                if (lines := pipe_table_lines(o))
+            ],
+        )
+        if info["stderr"]:
+            rep.fail(
+                "stderr",
+                f"{rel}: {len(info['stderr'])} stderr output box(es), e.g. "
+                f"{info['stderr'][0][:100]!r}",
+            )
+
+        for geo, name in ((info, "display_1440"), (phone, "display_390")):
+            count[name] += geo["displays"]
+            fail(
+                name,
+                rel,
+                [
+                    f"display equation {d['tex']!r}{' #' + d['id'] if d['id'] else ''} "
+                    f"at {geo['viewport']} px: {d['problem']}"
+                    for d in geo["display_problems"]
+                ],
+            )
+            count["page_scroll"] += 1
+            if geo["page_width"] > geo["viewport"] + 1:
+                rep.fail(
+                    "page_scroll",
+                    f"{rel}: page scrolls sideways at {geo['viewport']} px "
+                    f"(scrollWidth {geo['page_width']})",
+                )
+
+    def _font_px(self, fig: dict, base: str) -> float:
+        data = image_bytes(fig["src"], base, self.site)
+        return figure_font_px(fig["natural"], fig["shown"], png_dpi(data) if data else None)
+
+    def _check_links(self, page_info: dict[str, dict], base: str) -> None:
         rep = self.report
-        ids_cache: dict[Path, set[str]] = {
-            (self.site / rel).resolve(): set(info["ids"]) for rel, info in page_info.items()
-        }
-        targets = set()
-        reported = set()
+        ids = {(self.site / rel).resolve(): set(info["ids"]) for rel, info in page_info.items()}
+        host = urlsplit(base).netloc
         for rel, info in page_info.items():
+            reported = set()
             for link in info["links"]:
-                href = link["href"]
-                scheme = urlsplit(href).scheme
-                if scheme in ("mailto", "javascript", "tel", "data"):
+                parts = urlsplit(link["href"])
+                if parts.scheme in ("mailto", "javascript", "tel", "data"):
                     continue
-                resolved = self._resolve(href, server)
-                if resolved is None:
+                if parts.scheme in ("http", "https") and parts.netloc == host:
+                    path = self.site / unquote(parts.path).lstrip("/")
+                elif parts.scheme == "file":
+                    path = Path(unquote(parts.path))
+                else:
                     rep.external_links += 1
                     continue
-                rep.internal_links += 1
-                path, fragment = resolved
-                targets.add((path, fragment))
-                shown = link["raw"]
-                key = (rel, shown)
-                if not path.resolve().is_relative_to(self.site) and not path.is_file():
-                    problem = "points outside the site"
-                elif not path.is_file():
+                rep.counts["links"] += 1
+                path = path / "index.html" if path.is_dir() else path
+                fragment = unquote(parts.fragment)
+                if not path.is_file():
                     problem = "target file does not exist"
                 elif fragment and path.suffix == ".html":
                     rpath = path.resolve()
-                    if rpath not in ids_cache:
-                        ids_cache[rpath] = static_ids(rpath)
+                    if rpath not in ids:
+                        ids[rpath] = static_ids(rpath)
+                    found = fragment in ids[rpath]
                     problem = (
                         None
-                        if fragment in ids_cache[rpath]
+                        if found
                         else f"anchor #{fragment} not found in {rpath.relative_to(self.site)}"
                     )
                 else:
                     problem = None
-                if problem and key not in reported:
-                    reported.add(key)
-                    rep.failures.append(
-                        f"{rel}: broken link {shown!r} ({link['text']!r}): {problem}"
+                if problem and link["raw"] not in reported:
+                    reported.add(link["raw"])
+                    rep.fail(
+                        "links", f"{rel}: broken link {link['raw']!r} ({link['text']!r}): {problem}"
                     )
-        rep.internal_targets = len(targets)
-
-    def _find_report_page(self, page_info: dict[str, dict]) -> str | None:
-        for rel, info in page_info.items():
-            if "reproduction report" in (info["h1"] + " " + info["title"]).lower():
-                return rel
-        return None
 
     def _check_report(self, page_info: dict[str, dict]) -> None:
         rep = self.report
-        report_page = self._find_report_page(page_info)
-        claims_dir = self.claims_dir
-        has_ledgers = bool(claims_dir and claims_dir.is_dir() and any(claims_dir.glob("*.json")))
-        if report_page is None:
-            if has_ledgers:
-                rep.failures.append(
-                    f"claims are recorded in {claims_dir} but no page titled "
-                    f"'Reproduction report' was found"
+        page = next(
+            (
+                rel
+                for rel, i in page_info.items()
+                if "reproduction report" in (i["h1"] + " " + i["title"]).lower()
+            ),
+            None,
+        )
+        ledgers = bool(
+            self.claims_dir and self.claims_dir.is_dir() and any(self.claims_dir.glob("*.json"))
+        )
+        if page is None:
+            if ledgers:
+                rep.fail(
+                    "report_rows",
+                    f"claims are recorded in {self.claims_dir} but no page "
+                    "titled 'Reproduction report' was found",
                 )
             else:
                 rep.notices.append(
                     "no 'Reproduction report' page and no claims ledgers: report check skipped"
                 )
             return
-        if not has_ledgers:
-            rep.failures.append(
-                f"{report_page}: reproduction report present but no claims "
-                f"ledgers found in {claims_dir}"
+        if not ledgers:
+            rep.fail(
+                "report_rows",
+                f"{page}: reproduction report present but no claims ledgers "
+                f"found in {self.claims_dir}",
             )
             return
         try:
-            claims = all_claims(claims_dir)
+            claims = all_claims(self.claims_dir)
         except ValueError as exc:
-            rep.failures.append(str(exc))
+            rep.fail("report_rows", str(exc))
             return
         rep.claims = len(claims)
-        rows, failures = check_report_tables(page_info[report_page]["tables"], claims)
-        rep.report_rows = rows
-        rep.failures.extend(f"{report_page}: {f}" for f in failures)
+        rows, failures = check_report_tables(page_info[page]["tables"], claims)
+        rep.counts["report_rows"] = rows
+        for f in failures:
+            rep.fail("report_rows", f"{page}: {f}")
 
-    def _check_search(self, page_info: dict[str, dict], server: SiteServer) -> None:
-        """Sphinx's search, from the local search index, finds a word of a page title."""
+    def _check_search(self, page_info: dict[str, dict], base: str) -> None:
         rep = self.report
         if "search.html" not in page_info or not (self.site / "searchindex.js").is_file():
             rep.notices.append("no search.html with searchindex.js: search check skipped")
             return
         special = ("search.html", "genindex.html", "py-modindex.html")
         words = [
-            word
+            w
             for rel, info in page_info.items()
             if rel not in special and not rel.startswith("prf-")
-            for word in re.findall(r"[A-Za-z]{5,}", info["h1"])
+            for w in re.findall(r"[A-Za-z]{5,}", info["h1"])
         ]
         if not words:
             rep.notices.append("no page title with a word to search for: search check skipped")
             return
-        term = words[0]
-        try:
-            _, events = self._visit(f"{server.base}search.html?q={term}")
-            found = self._evaluate(SEARCH_RESULTS_JS, self.page_timeout)
-        except SiteCheckError as exc:
-            rep.failures.append(f"search.html?q={term}: {exc}")
-            return
-        rep.search = f"{term!r}: {found['count']} result(s)"
+        self._load(f"{base}search.html?q={words[0]}")
+        found = self.page.evaluate("window.__sitecheck.search()")
+        rep.search = f"{words[0]!r}: {found['count']} result(s)"
+        rep.counts["search"] = found["count"]
         if not found["count"]:
-            rep.failures.append(f"search for {term!r} found nothing: {found['first']}")
-        late = self._take_events()  # while the results were being computed
-        problems = events.console_errors + events.blocked + events.http_errors
-        problems += late.console_errors + late.blocked + late.http_errors
-        for msg in dict.fromkeys(problems):
-            rep.failures.append(f"search.html?q={term}: {msg.replace(server.base, '/')}")
+            rep.fail("search", f"search for {words[0]!r} found nothing: {found['first']}")
+        for p in dict.fromkeys(self._problems):
+            rep.fail("search", f"search.html?q={words[0]}: {p.replace(base, '/')}")
 
-    def _take_screenshots(self, page_info: dict[str, dict], server: SiteServer) -> None:
+    def _take_screenshots(self, page_info: dict[str, dict], base: str) -> None:
         rep = self.report
-        if self.screenshot_dir is None:
-            return
-        for filename, description, matches in SCREENSHOT_TARGETS:
-            found = next(
-                (
-                    rel
-                    for rel, info in page_info.items()
-                    if matches(rel, info["h1"] + " " + info["title"])
-                ),
-                None,
+        for stem, description, matches in SCREENSHOT_TARGETS:
+            rel = next(
+                (r for r, i in page_info.items() if matches(r, i["h1"] + " " + i["title"])), None
             )
-            if found is None:
+            if rel is None:
                 rep.notices.append(f"screenshot of the {description} skipped: no such page")
-                print(f"sitecheck: notice: no page for the {description}; screenshot skipped")
                 continue
-            path = self.screenshot_dir / filename
-            try:
-                info, _ = self._visit(server.base + found)
-                self._screenshot(path, info["scroll_height"])
-            except SiteCheckError as exc:
-                rep.failures.append(f"{found}: screenshot failed: {exc}")
-                continue
-            rep.screenshots.append(path)
+            for viewport in (WIDE, PHONE):
+                path = self.screenshot_dir / f"{stem}_{viewport['width']}.png"
+                self._load(base + rel, viewport)
+                height = self.page.evaluate("window.__sitecheck.atViewport()")["height"]
+                clip = {
+                    "x": 0,
+                    "y": 0,
+                    "width": viewport["width"],
+                    "height": max(viewport["height"], min(height, SCREENSHOT_MAX_HEIGHT)),
+                }
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.page.screenshot(path=path, full_page=True, clip=clip)
+                rep.screenshots.append(path)
+
+    def run(self) -> Report:
+        from playwright.sync_api import Error
+
+        t0 = time.monotonic()
+        rep, site = self.report, self.site
+        pages = find_pages(site)
+        if not pages:
+            rep.fail("pages", f"no HTML pages under {site}")
+            return rep
+        server = SiteServer(site)
+        self._small_on_phone = self._figures_on_phone = 0
+        page_info: dict[str, dict] = {}
+        self._open()
+        try:
+            for path in pages:
+                rel = path.relative_to(site).as_posix()
+                text = path.read_text(encoding="utf-8", errors="replace")
+                m = _META_REFRESH.search(text[:4000])
+                if m and len(text) < 4000:  # a redirect stub, e.g. Jupyter Book's index.html
+                    rep.redirects.append(rel)
+                    if not (path.parent / unquote(urlsplit(m.group(1).strip()).path)).is_file():
+                        rep.fail("links", f"{rel}: redirect to missing page {m.group(1)}")
+                    continue
+                try:
+                    info, phone = self._visit(server.base + rel)
+                except Error as exc:
+                    rep.fail("pages", f"{rel}: {str(exc).splitlines()[0]}")
+                    continue
+                rep.pages.append(rel)
+                page_info[rel] = info
+                self._check_page(rel, info, phone, server.base)
+            self._check_links(page_info, server.base)
+            self._check_report(page_info)
+            self._check_search(page_info, server.base)
+            if self._small_on_phone:
+                rep.notices.append(
+                    f"at 390 px, {self._small_on_phone} of {self._figures_on_phone} "
+                    f"figure(s) show their font below {MIN_FONT_PX:g} px"
+                )
+            if self.screenshot_dir is not None:
+                self._take_screenshots(page_info, server.base)
+        finally:
+            self.context.close()
+            server.close()
+        rep.seconds = time.monotonic() - t0
+        return rep
 
 
 def check_site(
-    site: str | os.PathLike,
-    claims_dir: str | os.PathLike | None = None,
-    screenshot_dir: str | os.PathLike | None = None,
-    chromium: str = DEFAULT_CHROMIUM,
-    browser: Browser | None = None,
+    site, claims_dir=None, screenshot_dir=None, chromium=DEFAULT_CHROMIUM, browser=None
 ) -> Report:
-    """Check the built site ``site`` in headless Chromium; returns the :class:`Report`.
+    """Check the built site ``site``; returns the :class:`Report`.
 
-    ``claims_dir`` defaults to ``<site>/../claims`` (``_build/claims`` for ``_build/html``);
-    without ``screenshot_dir`` no screenshot is taken. An open ``browser`` may be shared
-    between several checks.
+    ``claims_dir`` defaults to ``<site>/../claims``; without ``screenshot_dir`` no screenshot
+    is taken. An open :class:`Browser` may be shared between several checks.
     """
     site = Path(site)
     if not site.is_dir():
         raise SiteCheckError(f"site directory {site} does not exist")
-    if claims_dir is None:
-        claims_dir = site.resolve().parent / "claims"
+    claims_dir = Path(claims_dir) if claims_dir is not None else site.resolve().parent / "claims"
     own = browser is None
     browser = browser or Browser(chromium)
     try:
-        checker = SiteChecker(
-            site,
-            browser,
-            Path(claims_dir) if claims_dir is not None else None,
-            Path(screenshot_dir) if screenshot_dir is not None else None,
-        )
-        return checker.run()
+        shots = Path(screenshot_dir) if screenshot_dir is not None else None
+        return SiteChecker(site, browser, claims_dir, shots).run()
     finally:
         if own:
             browser.close()
@@ -1153,21 +624,20 @@ def main(argv: list[str] | None = None) -> int:
     if not site.is_dir():
         print(f"sitecheck: no site directory {site}", file=sys.stderr)
         return 2
-    claims = Path(args.claims) if args.claims else site.resolve().parent / "claims"
     shots = (
         None
         if args.no_screenshots
-        else (Path(args.screenshots) if args.screenshots else site.resolve().parent / "screenshots")
+        else Path(args.screenshots or site.resolve().parent / "screenshots")
     )
     try:
-        report = check_site(site, claims, shots, chromium=args.chromium)
+        report = check_site(site, args.claims, shots, chromium=args.chromium)
     except SiteCheckError as exc:
         print(f"sitecheck: {exc}", file=sys.stderr)
         return 2
     print(report.summary())
     if args.json:
-        data = {k: (str(v) if isinstance(v, Path) else v) for k, v in report.__dict__.items()}
-        data["screenshots"] = [str(p) for p in report.screenshots]
+        data = {k: v for k, v in report.__dict__.items() if k != "screenshots"}
+        data |= {"site": str(report.site), "screenshots": [str(p) for p in report.screenshots]}
         Path(args.json).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     return 0 if report.ok else 1
 

@@ -1,0 +1,305 @@
+"""The website in a real browser: Debian's headless Chromium under Playwright, network off
+(book_toolchain.sitecheck).
+
+``test_built_site`` checks the book built into ``_build/html`` (the Makefile builds it before
+the test); the other browser tests run the checker on tiny hand-made sites under
+``tests/fixtures/site_*``: ``site_ok`` and ``site_math`` pass every check, every other one has
+exactly one defect, which must be caught (and nothing else).
+
+Without ``/usr/bin/chromium`` the browser tests are skipped, loudly. Set
+``BOOK_REQUIRE_SITE=1`` to make a missing ``_build/html`` a failure, not a skip.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+from book_toolchain import sitecheck
+from book_toolchain.sitecheck_rules import (
+    ABS_PATH,
+    RAW_TEX,
+    figure_font_px,
+    pipe_table_lines,
+    png_dpi,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SITE = REPO / "_build" / "html"
+CHROMIUM = os.environ.get("BOOK_CHROMIUM", sitecheck.DEFAULT_CHROMIUM)
+SKIP_MESSAGE = (
+    f"browser tests skipped: {CHROMIUM} not found; install Debian's chromium "
+    "(apt-get install -y chromium)"
+)
+
+
+def _skip_loudly(message: str) -> None:
+    print(f"\n*** {message} ***", file=sys.stderr, flush=True)
+    warnings.warn(message, UserWarning, stacklevel=2)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        _skip_loudly(SKIP_MESSAGE)
+    with sitecheck.Browser(CHROMIUM) as b:
+        yield b
+
+
+def check(site: Path, browser, **kwargs) -> sitecheck.Report:
+    report = sitecheck.check_site(site, browser=browser, **kwargs)
+    print(report.summary())
+    return report
+
+
+def failures_matching(report: sitecheck.Report, *fragments: str) -> list[str]:
+    return [f for f in report.failures if all(x in f for x in fragments)]
+
+
+def with_mathjax(name: str, tmp_path: Path) -> Path:
+    """A copy of fixture ``name`` with the pinned offline MathJax in its _static/mathjax."""
+    mathjax = pytest.importorskip("mathjax", reason="django-static-mathjax is not installed")
+    es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    site = tmp_path / name
+    shutil.copytree(FIXTURES / name, site)
+    target = site / "_static" / "mathjax"
+    target.mkdir(parents=True)
+    shutil.copyfile(es5 / "tex-chtml.js", target / "tex-chtml.js")
+    for part in ("input", "output", "adaptors", "a11y", "ui", "sre"):
+        if (es5 / part).is_dir():
+            shutil.copytree(es5 / part, target / part)
+    return site
+
+
+# ------------------------------------------------------------------ the built book
+
+
+def test_built_site(browser):
+    if not (SITE / "index.html").is_file():
+        message = f"browser check of the book skipped: {SITE} not built (run `make book`)"
+        if os.environ.get("BOOK_REQUIRE_SITE") == "1":
+            pytest.fail(message.replace("skipped", "impossible"))
+        _skip_loudly(message)
+    report = check(
+        SITE, browser, claims_dir=SITE.parent / "claims", screenshot_dir=SITE.parent / "screenshots"
+    )
+    assert report.pages, "no page was checked"
+    assert report.ok, "\n".join(report.failures)
+    assert len(report.screenshots) == 6, report.notices
+    for path in report.screenshots:
+        assert path.stat().st_size > 1000, path
+
+
+# ------------------------------------------------------------------ rules without a browser
+
+
+def test_raw_tex_pattern():
+    for text in (r"\tfrac{\bar L}{2}", r"$x$", r"$$x$$", r"\(x\)", r"a}$ and", r"$\bar L"):
+        assert RAW_TEX.search(text), text
+    for text in ("Costs $5 and $6 in prose", "a | b", "x_k", "50%"):
+        assert not RAW_TEX.search(text), text
+
+
+def test_pipe_table_pattern():
+    assert pipe_table_lines("| a | b |\n|---|---|\n| 1 | 2 |") == [
+        "| a | b |",
+        "|---|---|",
+        "| 1 | 2 |",
+    ]
+    assert pipe_table_lines("| h | e | |—|—| | 0.1 | 4 |")  # one paragraph, smart dashes
+    assert not pipe_table_lines("|x - y| = 0.5\n|a| + |b| <= 2\nratio 0.25")
+
+
+def test_machine_path_pattern():
+    found = ABS_PATH.findall("/work/main/.venv/lib/python3.11/site-packages/tqdm/auto.py:21: W")
+    assert found == ["/work/main/.venv/lib/python3.11/site-packages/tqdm/auto.py:21:"]
+    assert ABS_PATH.search("see /tmp/run.log") and ABS_PATH.search("/root/x")
+    assert not ABS_PATH.search("https://example.org/tmp/x and chapters/01_intro.md")
+
+
+def test_figure_font_size_from_png_dpi():
+    data = (FIXTURES / "site_small_figure" / "wide.png").read_bytes()
+    assert png_dpi(data) == pytest.approx(100, abs=0.01)  # matplotlib writes pHYs
+    assert png_dpi(data.replace(b"pHYs", b"pHYz")) is None  # unknown chunk: no dpi
+    assert figure_font_px(1500, 790, 100.0) == pytest.approx(10 * 100 / 72 * 790 / 1500)
+    assert figure_font_px(1500, 750, None) == figure_font_px(1500, 750, 100.0)
+
+
+# ------------------------------------------------------------------ fixtures: clean sites
+
+
+def test_clean_fixture_site_passes(browser, tmp_path):
+    report = check(FIXTURES / "site_ok", browser, screenshot_dir=tmp_path)
+    assert report.ok, report.failures
+    assert sorted(report.pages) == ["index.html", "sub/index.html", "sub/page.html"]
+    counts = report.counts
+    assert counts["images"] == 2 and counts["figure_zoom"] == 1
+    # index: #sec-2, #top, sub/; sub/page: ../index.html#thm-a; sub/index: page.html
+    assert counts["links"] == 5 and report.external_links == 1
+    assert counts["theorems"] == 2  # the numbered theorem and the :nonumber: remark
+    assert counts["math"] == 0 and counts["pipe_tables"] == 1 and counts["stderr"] == 1
+    assert counts["page_scroll"] == 6  # 3 pages at 1440 and at 390 px
+    assert report.screenshots == []  # no introduction, chapter 6 or report
+    assert any("skipped" in n for n in report.notices)
+
+
+def test_typeset_math_with_local_mathjax_passes(browser, tmp_path):
+    report = check(with_mathjax("site_math", tmp_path), browser)
+    assert report.ok, report.failures
+    assert report.counts["math"] == 3 and report.counts["raw_tex"] > 0
+    # The long display fits at 1440 px and scrolls inside its own div.math at 390 px.
+    assert report.counts["display_1440"] == 2 and report.counts["display_390"] == 2
+
+
+def test_report_rows_match_the_claims(browser, tmp_path):
+    report = check(FIXTURES / "site_report" / "html", browser, screenshot_dir=tmp_path)
+    assert report.ok, report.failures
+    assert report.claims == 2 and report.counts["report_rows"] == 2
+    names = ["reproduction_report_1440.png", "reproduction_report_390.png"]
+    assert [p.name for p in report.screenshots] == names
+    for name in names:
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ------------------------------------------------------------------ fixtures: each defect caught
+
+
+def test_broken_links_are_caught(browser):
+    report = check(FIXTURES / "site_broken_link", browser)
+    assert failures_matching(report, "missing.html", "target file does not exist")
+    assert failures_matching(report, "#no-such-anchor not found in other.html")
+    assert not failures_matching(report, "thm-ok")  # the good {prf:ref}-style link passes
+    assert len(report.failures) == 2, report.failures
+
+
+def test_failed_image_is_caught(browser):
+    report = check(FIXTURES / "site_broken_image", browser)
+    assert failures_matching(report, "image did not load", "figures/missing.png")
+    assert not failures_matching(report, "ok.svg")
+    assert report.counts["images"] == 2 and report.failed["images"] == 1
+
+
+def test_raw_tex_is_caught(browser):
+    report = check(FIXTURES / "site_raw_math", browser)
+    assert failures_matching(report, "raw TeX", r"$\Phi_t(x)$")
+    assert failures_matching(report, "raw TeX", r"\(")
+    assert failures_matching(report, "not typeset by MathJax")
+
+
+def test_tex_beside_typeset_math_is_caught(browser, tmp_path):
+    """Issue 14: a list item lost its `$`; the page showed \\tfrac next to typeset math."""
+    report = check(with_mathjax("site_tex_in_text", tmp_path), browser)
+    assert report.counts["math"] == 1 and not report.failed["math"]
+    assert failures_matching(report, "raw TeX", r"\tfrac")
+    assert len(report.failures) == 1, report.failures
+
+
+def test_pipe_table_text_is_caught(browser):
+    report = check(FIXTURES / "site_pipe_table", browser)
+    assert failures_matching(report, "pipe-table text", "| h | error | bound |")
+    assert report.counts["pipe_tables"] == 2 and len(report.failures) == 1, report.failures
+
+
+def test_stderr_box_is_caught(browser):
+    report = check(FIXTURES / "site_stderr", browser)
+    assert failures_matching(report, "1 stderr output box", "training: 40%")
+    assert len(report.failures) == 1, report.failures
+
+
+def test_machine_path_is_caught(browser):
+    report = check(FIXTURES / "site_machine_path", browser)
+    assert failures_matching(report, "machine path", "/work/main/.venv/lib/python3.11")
+    assert len(report.failures) == 1, report.failures
+
+
+def test_display_wider_than_the_column_is_caught(browser, tmp_path):
+    report = check(with_mathjax("site_wide_display", tmp_path), browser)
+    assert failures_matching(report, "display equation", "#equation-wide", "at 1440 px")
+    assert len(report.failures) == 1, report.failures  # scrolling at 390 px is allowed
+
+
+def test_display_breaking_the_phone_layout_is_caught(browser, tmp_path):
+    report = check(with_mathjax("site_phone_overflow", tmp_path), browser)
+    assert failures_matching(report, "#equation-spill", "at 390 px")
+    assert failures_matching(report, "#equation-cut", "at 390 px", "clips it")
+    assert failures_matching(report, "page scrolls sideways at 390 px")
+    assert report.failed["display_1440"] == 0 and len(report.failures) == 3, report.failures
+
+
+def test_figure_shown_too_small_is_caught(browser):
+    report = check(FIXTURES / "site_small_figure", browser)
+    assert failures_matching(report, "figure font", "1500 px wide shown at 790 px", "wide.png")
+    assert len(report.failures) == 1, report.failures
+
+
+def test_remote_requests_are_blocked_and_caught(browser):
+    report = check(FIXTURES / "site_remote_script", browser)
+    cdn = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"
+    assert failures_matching(report, "non-local address", cdn)
+    assert failures_matching(report, "non-local address", "fonts.googleapis.com")
+
+
+def test_javascript_errors_are_caught(browser):
+    report = check(FIXTURES / "site_js_error", browser)
+    assert failures_matching(report, "JavaScript error", "SHARED")
+    assert failures_matching(report, "JavaScript error", "something broke")
+
+
+def test_theorem_without_number_is_caught(browser):
+    report = check(FIXTURES / "site_unnumbered_theorem", browser)
+    assert failures_matching(report, "thm-lost", "has no number")
+
+
+def test_report_missing_a_claim_is_caught(browser, tmp_path):
+    shutil.copytree(FIXTURES / "site_report", tmp_path / "site")
+    claim = {
+        "label": "thm-extra",
+        "quantity": "q",
+        "measured": 1.0,
+        "bound": 2.0,
+        "ratio": 0.5,
+        "holds": True,
+        "context": {},
+    }
+    extra = {"chapter": "02_extra", "claims": [claim]}
+    (tmp_path / "site" / "claims" / "02_extra.json").write_text(json.dumps(extra))
+    report = check(tmp_path / "site" / "html", browser)
+    assert failures_matching(report, "2 claim row(s) but 3 claim(s)")
+    assert failures_matching(report, "'thm-extra' recorded but 0 row(s)")
+
+
+def test_report_row_not_holding_is_caught(browser, tmp_path):
+    shutil.copytree(FIXTURES / "site_report", tmp_path / "site")
+    page = tmp_path / "site" / "html" / "report.html"
+    text = page.read_text()
+    page.write_text(text.replace("<td>0.1</td><td>yes</td>", "<td>0.1</td><td><b>NO</b></td>"))
+    report = check(tmp_path / "site" / "html", browser)
+    assert failures_matching(report, "not marked as holding", "Euler error")
+
+
+def test_command_line_exit_status(tmp_path):
+    if not os.path.isfile(CHROMIUM):
+        _skip_loudly(SKIP_MESSAGE)
+
+    def run(*args):  # its own process: one Playwright per thread
+        cmd = [sys.executable, "-m", "book_toolchain.sitecheck", *args]
+        return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=300)
+
+    args = ["--chromium", CHROMIUM, "--no-screenshots"]
+    ok = run(str(FIXTURES / "site_ok"), *args, "--json", str(tmp_path / "r.json"))
+    assert ok.returncode == 0 and "OK: all checks passed" in ok.stdout, ok.stdout + ok.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["counts"]["links"] == 5
+    bad = run(str(FIXTURES / "site_broken_link"), *args)
+    assert (
+        bad.returncode == 1
+        and "FAILED: 2 failure(s)" in bad.stdout
+        and "missing.html" in bad.stdout
+    )
+    assert run(str(tmp_path / "nowhere")).returncode == 2
