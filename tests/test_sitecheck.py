@@ -115,6 +115,7 @@ def test_typeset_math_with_local_mathjax_passes(browser, tmp_path):
     assert report.counts["math"] == 3 and report.counts["raw_tex"] > 0
     # The long display fits at 1440 px and scrolls inside its own div.math at 390 px.
     assert report.counts["display_1440"] == 2 and report.counts["display_390"] == 2
+    assert any("1 of 2 displays scroll inside their own container" in n for n in report.notices)
 
 
 def test_report_rows_match_the_claims(browser, tmp_path):

@@ -30,6 +30,7 @@ window.__sitecheck = (() => {
   const FIGURES = 'figure img, .figure img, .cell_output img, .output img';
   const FONT_PT = 10, MIN_FONT_PX = 9, DEFAULT_DPI = 100;
   const dpiOf = new Map();  // image URL -> dpi from its PNG pHYs chunk (null: none)
+  let scrolling = [0, 0];  // displays, those scrolling in their own container (last geometry)
 
   // Visible text grouped by block element: [text, ...].
   function textBlocks(skip) {
@@ -93,7 +94,8 @@ window.__sitecheck = (() => {
   }
 
   // Why a display does not sit in the page (null when it does); see "display_1440/390".
-  function displayProblem(d, phone) {
+  // scrolled.n counts the displays that overflow into a scroll container of their own.
+  function displayProblem(d, phone, scrolled) {
     const box = d.querySelector('mjx-math') || d;
     const top = article();
     const r = box.getBoundingClientRect();
@@ -103,6 +105,7 @@ window.__sitecheck = (() => {
       const over = edge.left < c.left - 1 || edge.right > c.right + 1;
       const ox = getComputedStyle(e).overflowX;
       if (phone && /auto|scroll/.test(ox)) {
+        if (over && edge.right - edge.left > c.right - c.left + 1) scrolled.n++;
         const b = e.getBoundingClientRect();  // it scrolls inside e: e has to fit from here on
         edge = {left: b.left, right: b.right};
       } else if (over && (!phone || /hidden|clip/.test(ox) || e === top)) {
@@ -123,9 +126,9 @@ window.__sitecheck = (() => {
     const ds = all('div.math').filter(d => !d.parentElement.closest('div.math'))
       .concat(all('mjx-container[display="true"]').filter(c => !c.closest('div.math')))
       .filter(visible);
-    const bad = [];
+    const bad = [], scrolled = {n: 0};
     for (const d of ds) {
-      const problem = displayProblem(d, phone);
+      const problem = displayProblem(d, phone, scrolled);
       if (!problem) continue;
       let tex = d.textContent;
       try { tex = MathJax.startup.document.getMathItemsWithin(d)[0].math; } catch (e) { /* raw */ }
@@ -133,6 +136,7 @@ window.__sitecheck = (() => {
                `at ${innerWidth} px: ${problem}`);
     }
     const width = document.scrollingElement.scrollWidth;
+    scrolling = [ds.length, scrolled.n];
     return {
       [phone ? 'display_390' : 'display_1440']: [ds.length, bad],
       page_scroll: [1, width > innerWidth + 1
@@ -226,7 +230,8 @@ window.__sitecheck = (() => {
     await frames();
     window.scrollTo(0, 0);
     const [n, small] = await figures();
-    return {checks: geometry(true), figures: [n, small.length]};
+    const checks = geometry(true);
+    return {checks, figures: [n, small.length], scrolling};
   }
 
   async function search() {
