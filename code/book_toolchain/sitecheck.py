@@ -51,6 +51,7 @@ scrolled to the left edge, at most 3000 px tall, are saved as ``<page>_<width>.p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import http.server
 import json
@@ -68,18 +69,11 @@ from .claims import all_claims
 from .sitecheck_report import Report, check_report_tables, static_ids
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # Belt and braces: should a request escape the route handler, no name but loopback resolves.
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
-]
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
+CHROMIUM_FLAGS += ["--disable-background-networking", "--disable-component-update"]
+CHROMIUM_FLAGS += ["--disable-sync"]
+# Belt and braces: should a request escape the route handler, no name but loopback resolves.
+CHROMIUM_FLAGS += ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost"]
 WIDE = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -250,12 +244,8 @@ class SiteChecker:
     def _check_page(self, rel: str, info: dict, phone: dict, base: str) -> None:
         rep = self.report
         rep.counts["pages"] += 1
-        off = [
-            f"references a non-local resource: {u}"
-            for u in info["resources"]
-            if not is_local_url(u)
-        ]
-        off = [p for p in off if p.rsplit(" ", 1)[1] not in self._blocked]  # reported as blocked
+        off = [u for u in info["resources"] if not (is_local_url(u) or u in self._blocked)]
+        off = [f"references a non-local resource: {u}" for u in off]  # (not fetched yet)
         problems = dict.fromkeys(p.replace(base, "/") for p in self._problems + off)
         self._fail_all("pages", rel, list(problems))
         rep.warnings += [f"{rel}: {w}" for w in info["warnings"] + self._warnings]
@@ -420,15 +410,10 @@ def check_site(
     site = Path(site)
     if not site.is_dir():
         raise SiteCheckError(f"site directory {site} does not exist")
-    claims_dir = Path(claims_dir) if claims_dir is not None else site.resolve().parent / "claims"
-    own = browser is None
-    browser = browser or Browser(chromium)
-    try:
-        shots = Path(screenshot_dir) if screenshot_dir is not None else None
-        return SiteChecker(site, browser, claims_dir, shots).run()
-    finally:
-        if own:
-            browser.close()
+    claims_dir = Path(claims_dir or site.resolve().parent / "claims")
+    shots = Path(screenshot_dir) if screenshot_dir is not None else None
+    with contextlib.nullcontext(browser) if browser else Browser(chromium) as b:
+        return SiteChecker(site, b, claims_dir, shots).run()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ def static_ids(path: Path) -> set[str]:
 
 
 _ID = re.compile(r"""\s(?:id|name)=["']([^"']+)["']""")
+_STATUS = re.compile(r"hold|status|result|verdict|\bok\b", re.IGNORECASE)  # a column header
 _HOLDS_YES = re.compile(r"✓|✔|\bholds?\b|\byes\b|\btrue\b|\bpass(ed)?\b|\bok\b", re.IGNORECASE)
 _HOLDS_NO = re.compile(
     r"✗|✘|❌|\bfails?\b|\bfailed\b|\bviolated\b|\bno\b|\bfalse\b|does not hold|not hold",
@@ -40,14 +41,7 @@ def check_report_tables(tables: list[dict], claims: list[dict]) -> tuple[int, li
     per_label = Counter(str(c.get("label")) for c in claims)
     rows_per_label: Counter = Counter()
     for t in claim_tables:
-        status_col = next(
-            (
-                i
-                for i, h in enumerate(t["headers"])
-                if re.search(r"hold|status|result|verdict|\bok\b", h, re.IGNORECASE)
-            ),
-            None,
-        )
+        status_col = next((i for i, h in enumerate(t["headers"]) if _STATUS.search(h)), None)
         for row in t["rows"]:
             cells = row["cells"]
             ok = status_col is not None and status_col < len(cells)
