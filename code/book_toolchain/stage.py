@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .execute import has_code, read_chapter
-from .pages import format_seconds, report_page, theorem_index_page
+from .pages import claims_csv, claims_json, format_seconds, report_page, theorem_index_page
 from .project import CHAPTER_PATTERN, GENERATED_PAGES, BuildError, Project, find_statements
 
 
@@ -182,6 +182,9 @@ def stage_book(project: Project) -> Stage:
     (out / "chapters" / "reproduction_report.md").write_text(
         report_page(ledgers, statements), encoding="utf-8"
     )
+    # The report's downloads: every claim as CSV and as JSON.
+    (out / "downloads" / "claims.csv").write_text(claims_csv(ledgers), encoding="utf-8")
+    (out / "downloads" / "claims.json").write_text(claims_json(ledgers), encoding="utf-8")
     (out / "chapters" / "theorem_index.md").write_text(
         theorem_index_page(ledgers, statements), encoding="utf-8"
     )

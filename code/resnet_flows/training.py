@@ -30,9 +30,7 @@ from dataclasses import field as dataclass_field
 import numpy as np
 import torch
 from torch import nn
-# The plain (terminal) bar: tqdm.auto warns with the venv's absolute path in a kernel without
-# ipywidgets, and the book's pages show no progress bars anyway (progress=False by default).
-from tqdm import tqdm
+from tqdm import tqdm  # not tqdm.auto: in a kernel without ipywidgets it warns with a venv path
 
 from ._validate import as_box, as_points, as_times, positive_float, positive_int
 from .fields import VectorField
