@@ -150,6 +150,7 @@ def stage_book(project: Project) -> Stage:
         if (project.root / name).exists():
             shutil.copyfile(project.root / name, out / name)
     copy_mathjax(out / "_vendor" / "mathjax")
+    shutil.copytree(Path(__file__).parent / "vendor" / "tippy", out / "_vendor" / "tippy")
 
     timings = project.timings()
     present = set()
