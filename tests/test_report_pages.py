@@ -55,7 +55,7 @@ def test_summary_comes_first_without_measured_and_bound_headers():
     # thm-a: the consistency claim (0.9) does not count; the attained sharpness claim does.
     assert by_label["{prf:ref}`thm-a`"][2] == "1.000"
     assert by_label["{prf:ref}`thm-a`"][1] == "bound ×1, sharpness ×1 · consistency ×1"
-    assert by_label["{prf:ref}`lem-b`"][1] == "rate ×1 · — ×1"
+    assert by_label["{prf:ref}`lem-b`"][1] == "rate ×1 · kind not recorded ×1"
     assert "{doc}`theorem_index`" in page
     assert "</downloads/claims.csv>" in page and "</downloads/claims.json>" in page
 

@@ -18,6 +18,7 @@ from .project import INDEXED_KINDS, Statement
 
 EVIDENCE_KINDS = ("bound", "sharpness", "rate")
 CLAIM_KINDS = (*EVIDENCE_KINDS, "consistency", "design", "example")
+UNKNOWN_KIND = "kind not recorded"
 # A ratio this close to 1 is an attained bound (measured == bound up to round-off).
 ATTAINED_TOLERANCE = 1e-12
 CSV_FIELDS = ("chapter", "label", "kind", "quantity", "measured", "bound", "ratio", "holds")
@@ -71,13 +72,13 @@ def kinds_summary(claims: list[dict[str, Any]]) -> str:
     """``bound ×3, rate ×1 · consistency ×2``: evidence kinds first, then the others."""
     counts: dict[str, int] = {}
     for claim in claims:
-        kind = claim_kind(claim) or "—"
+        kind = claim_kind(claim) or UNKNOWN_KIND
         counts[kind] = counts.get(kind, 0) + 1
 
     def part(kinds):
         return ", ".join(f"{k} ×{counts[k]}" for k in kinds if k in counts)
 
-    parts = [part(EVIDENCE_KINDS), part(CLAIM_KINDS[3:]), part(("—",))]
+    parts = [part(EVIDENCE_KINDS), part(CLAIM_KINDS[3:]), part((UNKNOWN_KIND,))]
     return " · ".join(p for p in parts if p) or "—"
 
 
