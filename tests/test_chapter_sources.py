@@ -60,9 +60,8 @@ def list_marker_lines(text: str) -> list[tuple[int, str]]:
         if not stripped and not in_display:
             paragraph_is_list, inline_open = None, False
             continue
-        if _MARKER.match(line):
-            if in_display or inline_open or paragraph_is_list is False:
-                problems.append((number, line))
+        if _MARKER.match(line) and (in_display or inline_open or paragraph_is_list is False):
+            problems.append((number, line))
         if paragraph_is_list is None and not in_display:
             paragraph_is_list = bool(_LIST_START.match(line))
         doubles, singles = _dollars(line)
