@@ -1,15 +1,32 @@
-"""The generated pages: the Reproduction report and the Theorem index (MyST sources)."""
+"""The generated pages: the Reproduction report and the Theorem index (MyST sources).
+
+Claim kinds (``claim["kind"]``): ``bound``, ``sharpness`` and ``rate`` compare a measurement
+with what a theorem predicts and count as *evidence*; ``consistency``, ``design`` and
+``example`` do not. A statement's *strongest ratio* is the largest measured/bound ratio over
+its evidence claims: the closer to 1, the tighter the theorem's bound was tested.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import re
 from typing import Any
 
 from .project import INDEXED_KINDS, Statement
 
+EVIDENCE_KINDS = ("bound", "sharpness", "rate")
+CLAIM_KINDS = (*EVIDENCE_KINDS, "consistency", "design", "example")
+UNKNOWN_KIND = "kind not recorded"
+# A ratio this close to 1 is an attained bound (measured == bound up to round-off).
+ATTAINED_TOLERANCE = 1e-12
+CSV_FIELDS = ("chapter", "label", "kind", "quantity", "measured", "bound", "ratio", "holds")
+
 
 def format_seconds(seconds: float | None) -> str:
     if seconds is None:
-        return "not measured yet"
+        return "not measured"
     if seconds < 60:
         return f"{seconds:.0f} s"
     return f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
@@ -20,15 +37,113 @@ def cell(text: Any) -> str:
 
 
 def number(value: float) -> str:
-    return f"{value:.3g}" if 1e-3 <= abs(value) < 1e4 else f"{value:.3e}"
+    """Four significant digits (trailing zeros kept)."""
+    return f"{value:#.4g}" if 1e-3 <= abs(value) < 1e4 else f"{value:.3e}"
+
+
+def attained(claim: dict[str, Any]) -> bool:
+    return abs(claim["ratio"] - 1.0) <= ATTAINED_TOLERANCE
+
+
+def format_ratio(claim: dict[str, Any]) -> str:
+    """The ratio to 4 significant digits; an attained bound is marked, and a ratio that only
+    rounds to 1 gets the digits that show it is not 1."""
+    ratio = claim["ratio"]
+    if attained(claim):
+        return "**1** (attained)"
+    text = number(ratio)
+    if text == "1.000":
+        text = f"{ratio:.10f}".rstrip("0")
+    return text
+
+
+def claim_kind(claim: dict[str, Any]) -> str | None:
+    """The claim's kind; ledgers written before ``kind`` existed carry it in the context."""
+    kind = claim.get("kind") or (claim.get("context") or {}).get("kind")
+    return kind if kind in CLAIM_KINDS else None
+
+
+def strongest_ratio(claims: list[dict[str, Any]]) -> float | None:
+    ratios = [c["ratio"] for c in claims if claim_kind(c) in EVIDENCE_KINDS]
+    return max(ratios) if ratios else None
+
+
+def kinds_summary(claims: list[dict[str, Any]]) -> str:
+    """``bound ×3, rate ×1 · consistency ×2``: evidence kinds first, then the others."""
+    counts: dict[str, int] = {}
+    for claim in claims:
+        kind = claim_kind(claim) or UNKNOWN_KIND
+        counts[kind] = counts.get(kind, 0) + 1
+
+    def part(kinds):
+        return ", ".join(f"{k} ×{counts[k]}" for k in kinds if k in counts)
+
+    parts = [part(EVIDENCE_KINDS), part(CLAIM_KINDS[3:]), part((UNKNOWN_KIND,))]
+    return " · ".join(p for p in parts if p) or "—"
+
+
+# Pseudo-ASCII of the chapters' quantity strings, as Unicode (longest names first).
+_GREEK = {
+    "Lambda": "Λ", "lambda": "λ", "alpha": "α", "delta": "δ", "sigma": "σ", "theta": "θ",
+    "omega": "ω", "Phi": "Φ", "Psi": "Ψ", "rho": "ρ", "eta": "η", "eps": "ε", "tau": "τ",
+}
+_SUBSCRIPT = dict(zip("0123456789kijnmxlthps+-()", "₀₁₂₃₄₅₆₇₈₉ₖᵢⱼₙₘₓₗₜₕₚₛ₊₋₍₎", strict=True))
+_SUPERSCRIPT = dict(
+    zip("0123456789+-()abcdehijklmnoprstuvwxyzLTα", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ᵃᵇᶜᵈᵉʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴸᵀᵅ", strict=True)
+)
+_SYMBOLS = {"<=": "≤", ">=": "≥", " - ": " − ", "||": "‖"}
+# Names replaced only where they start a word ("DPsi" is the derivative of Psi).
+_WORDS = {"DPsi": "DΨ", "sqrt(": "√(", "sum_": "Σ_", "sum ": "Σ ", "prod(": "∏(", "prod ": "∏ ",
+          "prod_": "∏_", "int_": "∫_", "int ": "∫ "}
+
+
+def pretty_quantity(text: str) -> str:
+    """A quantity as Markdown: ``$…$`` parts stay TeX (typeset by MathJax), the pseudo-ASCII
+    of the rest (``max_k |x_k - Phi(t_k)|``, ``rho0``, ``<=``, ``sqrt(d)``) becomes Unicode."""
+    parts = re.split(r"(\$[^$]+\$)", str(text))
+    return "".join(part if part.startswith("$") else _pretty_ascii(part) for part in parts)
+
+
+def _script(match: re.Match) -> str:
+    """``_k``, ``^2``, ``_{j<k}`` as Unicode sub/superscripts where Unicode has them."""
+    table = _SUBSCRIPT if match.group(1) == "_" else _SUPERSCRIPT
+    if match.group(2) is not None:  # braces: convert what can be, keep the rest
+        return "".join(table.get(c, c) for c in match.group(2))
+    chars = match.group(3)
+    return "".join(table[c] for c in chars) if all(c in table for c in chars) else match.group(0)
+
+
+def _pretty_ascii(text: str) -> str:
+    for ascii_, symbol in _SYMBOLS.items():
+        text = text.replace(ascii_, symbol)
+    for ascii_, symbol in _WORDS.items():
+        text = re.sub(rf"(?<![A-Za-z]){re.escape(ascii_)}", symbol, text)
+    names = "|".join(sorted(_GREEK, key=len, reverse=True))
+    text = re.sub(rf"(?<![A-Za-z])({names})(?![A-Za-z])", lambda m: _GREEK[m.group(1)], text)
+    text = re.sub(r"(?<=[ρεx])0\b", "₀", text)
+    text = re.sub(r"(?<=\S)([_^])(?:\{([^{}]+)\}|(-?[0-9]+|[A-Za-zα])(?![A-Za-z]))", _script, text)
+    return cell(text).replace("*", "\\*").replace("_", "\\_")
+
+
+def _claims(ledgers: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    return [(name, c) for name, ledger in ledgers.items() for c in ledger.get("claims", [])]
+
+
+def _chapter_number(name: str) -> int:
+    return int(name[:2]) if name[:2].isdigit() else 0
 
 
 def report_page(ledgers: dict[str, dict[str, Any]], statements: list[Statement]) -> str:
-    """MyST source of the reproduction report."""
+    """MyST source of the reproduction report: summary per statement, runs, claims per chapter.
+
+    Each claim is one row of a chapter's table (Statement, …, Measured, Bound, Ratio, Holds),
+    which the browser check compares with the ledgers.
+    """
     labels = {s.label for s in statements if s.label}
-    all_claims = [(name, c) for name, ledger in ledgers.items() for c in ledger.get("claims", [])]
+    all_claims = _claims(ledgers)
     failing = [c for _, c in all_claims if not c["holds"]]
     versions = next((ledger.get("versions") for ledger in ledgers.values() if ledger), {}) or {}
+    n_chapters = sum(1 for ledger in ledgers.values() if ledger.get("claims"))
     lines = [
         "# Reproduction report",
         "",
@@ -36,12 +151,41 @@ def report_page(ledgers: dict[str, dict[str, Any]], statements: list[Statement])
             "Every numerical claim this book checks, as recorded by the chapters while they ran "
             "for this build: a measured quantity, the bound the theorem gives for it, and their "
             "ratio. A claim holds when the measured value does not exceed the bound; a chapter "
-            "stops with an error when one does not, so a rendered book has only holding claims."
+            "stops with an error when one does not, so a rendered book has only holding claims. "
+            "Claims of kind *bound*, *sharpness* and *rate* are evidence for their statement; "
+            "*consistency*, *design* and *example* claims check the code and the examples. "
+            "The {doc}`theorem_index` lists every statement with its status."
         ),
         "",
-        f"**{len(all_claims)} claims** in {sum(1 for ledger in ledgers.values() if ledger.get('claims'))} "
-        f"chapters; {'all hold' if not failing else f'{len(failing)} do NOT hold'}. "
+        f"**{len(all_claims)} claims** in {n_chapters} chapters; "
+        f"{'all hold' if not failing else f'{len(failing)} do NOT hold'}. "
+        "Download them as {download}`CSV </downloads/claims.csv>` or "
+        "{download}`JSON </downloads/claims.json>`. "
         "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
+        "",
+        "## Summary by statement",
+        "",
+        "Strongest ratio: the largest measured/bound ratio among the evidence claims.",
+        "",
+        "| Statement | Kinds of evidence | Strongest ratio | Claims | All hold |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    by_label: dict[str, list[dict[str, Any]]] = {}
+    for _, claim in all_claims:
+        by_label.setdefault(claim["label"], []).append(claim)
+    ordered = [s.label for s in statements if s.label in by_label]
+    ordered += sorted(set(by_label) - set(ordered))
+    for label in ordered:
+        checks = by_label[label]
+        strongest = strongest_ratio(checks)
+        lines.append(
+            f"| {_ref(label, labels)} | {kinds_summary(checks)} "
+            f"| {'—' if strongest is None else number(strongest)} | {len(checks)} "
+            f"| {'yes' if all(c['holds'] for c in checks) else '**NO**'} |"
+        )
+    if not all_claims:
+        lines.append("| — | — | — | 0 | — |")
+    lines += [
         "",
         "## Runs",
         "",
@@ -61,58 +205,94 @@ def report_page(ledgers: dict[str, dict[str, Any]], statements: list[Statement])
             f"| {{doc}}`{name}` | {ledger.get('mode')} | {ledger.get('seed')} | {params or '—'} "
             f"| {run_time} | {len(ledger.get('claims', []))} |"
         )
-    lines += [
-        "",
-        "## Claims",
-        "",
-        "| Chapter | Theorem | Quantity | Measured | Bound | Ratio | Holds |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for name, claim in all_claims:
-        label = claim["label"]
-        ref = f"{{prf:ref}}`{label}`" if label in labels else f"`{label}` (unknown label)"
-        lines.append(
-            f"| {{doc}}`{name[:2]} <{name}>` | {ref} | {cell(claim['quantity'])} | {number(claim['measured'])} "
-            f"| {number(claim['bound'])} | {claim['ratio']:.3g} | {'yes' if claim['holds'] else '**NO**'} |"
+    lines += ["", "## Claims by chapter", "", "Each chapter's claims, largest ratio first.", ""]
+    for name, ledger in ledgers.items():
+        claims = sorted(ledger.get("claims", []), key=lambda c: -c["ratio"])
+        if not claims:
+            continue
+        holding = "all hold" if all(c["holds"] for c in claims) else "some do NOT hold"
+        title = (
+            f"Chapter {_chapter_number(name)}: {len(claims)} claims, "
+            f"largest ratio {number(claims[0]['ratio'])}, {holding}"
         )
-    if not all_claims:
-        lines.append("| — | — | no claims recorded | | | | |")
+        lines += [
+            f":::{{dropdown}} {title}",
+            "",
+            f"{{doc}}`{name}`",
+            "",
+            "| Statement | Kind | Quantity | Measured | Bound | Ratio | Holds |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for claim in claims:
+            lines.append(
+                f"| {_ref(claim['label'], labels)} | {claim_kind(claim) or '—'} "
+                f"| {pretty_quantity(claim['quantity'])} | {number(claim['measured'])} "
+                f"| {number(claim['bound'])} | {format_ratio(claim)} "
+                f"| {'yes' if claim['holds'] else '**NO**'} |"
+            )
+        lines += [":::", ""]
     return "\n".join(lines) + "\n"
+
+
+def _ref(label: str, labels: set[str]) -> str:
+    return f"{{prf:ref}}`{label}`" if label in labels else f"`{label}` (unknown label)"
+
+
+def claims_csv(ledgers: dict[str, dict[str, Any]]) -> str:
+    """Every claim as CSV (one row each; ``context`` as a JSON object in the last column)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*CSV_FIELDS, "context"])
+    for name, claim in _claims(ledgers):
+        row = {**claim, "chapter": name, "kind": claim_kind(claim) or ""}
+        writer.writerow(
+            [row[f] for f in CSV_FIELDS] + [json.dumps(claim.get("context") or {}, sort_keys=True)]
+        )
+    return out.getvalue()
+
+
+def claims_json(ledgers: dict[str, dict[str, Any]]) -> str:
+    """Every claim as a JSON list, each with its chapter and kind."""
+    rows = [
+        {"chapter": name, **claim, "kind": claim_kind(claim)} for name, claim in _claims(ledgers)
+    ]
+    return json.dumps(rows, indent=1, allow_nan=False) + "\n"
 
 
 def theorem_index_page(ledgers: dict[str, dict[str, Any]], statements: list[Statement]) -> str:
     """MyST source of the theorem index with each statement's checked status."""
     by_label: dict[str, list[dict[str, Any]]] = {}
-    for ledger in ledgers.values():
-        for claim in ledger.get("claims", []):
-            by_label.setdefault(claim["label"], []).append(claim)
+    for _, claim in _claims(ledgers):
+        by_label.setdefault(claim["label"], []).append(claim)
     lines = [
         "# Theorem index",
         "",
         (
             "Every definition and result of the book, with the numerical checks made of it in "
-            "this build (see the {doc}`reproduction_report`): the number of recorded claims, the "
-            "worst ratio of measured value to bound, and whether all of them hold."
+            "this build (see the {doc}`reproduction_report`): the number of recorded claims, "
+            "their kinds, the strongest ratio of measured value to bound among the evidence "
+            "claims (bound, sharpness, rate), and whether all of them hold."
         ),
         "",
-        "| Chapter | Statement | Title | Claims | Worst ratio | Status |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| Chapter | Statement | Title | Claims | Kinds | Strongest ratio | Status |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for s in statements:
         if s.kind not in INDEXED_KINDS:
             continue
         ref = f"{{prf:ref}}`{s.label}`" if s.label else f"{s.kind} (no label)"
         checks = by_label.get(s.label or "", [])
+        strongest = strongest_ratio(checks)
         if checks:
-            worst = f"{max(c['ratio'] for c in checks):.3g}"
             status = "all hold" if all(c["holds"] for c in checks) else "**fails**"
         else:
-            worst, status = "—", "not checked numerically"
+            status = "not checked numerically"
         lines.append(
-            f"| {{doc}}`{s.chapter}` | {ref} | {cell(s.title) or '—'} | {len(checks)} | {worst} | {status} |"
+            f"| {{doc}}`{s.chapter}` | {ref} | {cell(s.title) or '—'} | {len(checks)} "
+            f"| {kinds_summary(checks) if checks else '—'} "
+            f"| {'—' if strongest is None else number(strongest)} | {status} |"
         )
     if not any(s.kind in INDEXED_KINDS for s in statements):
-        lines.append("| — | no statements yet | | | | |")
+        lines.append("| — | no statements yet | | | | | |")
     return "\n".join(lines) + "\n"
-
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .execute import has_code, read_chapter
-from .pages import format_seconds, report_page, theorem_index_page
+from .pages import claims_csv, claims_json, format_seconds, report_page, theorem_index_page
 from .project import CHAPTER_PATTERN, GENERATED_PAGES, BuildError, Project, find_statements
 
 
@@ -30,34 +30,57 @@ def rerun_line(name: str, parameters: dict[str, Any]) -> str:
 
 
 def rerun_box(name: str, ledger: dict[str, Any], timings: dict[str, float]) -> str:
-    """Markdown of the box at the top of a chapter page: rerun line, timings, download."""
+    """Markdown of the compact box under a chapter's title: rerun line, run times, download.
+
+    A mode with no recorded time names the command that measures it.
+    """
     parameters = ledger.get("parameters") or {}
     mode = ledger.get("mode")
-    times = " · ".join(
-        f"{m} mode: {format_seconds(timings.get(m))}" + (" (this build)" if m == mode else "")
-        for m in ("quick", "full")
-    )
+    times = []
+    for m in ("quick", "full"):
+        seconds = timings.get(m)
+        if m == mode:
+            seconds = ledger.get("elapsed_s") if seconds is None else seconds
+            times.append(f"{m} mode {format_seconds(seconds)} (this page)")
+        elif seconds is None:
+            times.append(f"{m} mode: run `make book MODE={m}`")
+        else:
+            times.append(f"{m} mode {format_seconds(seconds)}")
     return (
         "::::{admonition} Rerun this chapter\n"
         ":class: tip rerun-box\n\n"
-        f"This page was executed in **{mode}** mode with seed {ledger.get('seed')}. "
-        "To execute it again with the same parameters (change them after `-p`):\n\n"
         f"```\n{rerun_line(name, parameters)}\n```\n\n"
-        f"Run time on the build machine: {times}. "
-        f"{{download}}`Download the executed notebook </downloads/{name}.ipynb>`\n"
+        f"Seed {ledger.get('seed')}. Run time: {'; '.join(times)}. "
+        f"{{download}}`Executed notebook </downloads/{name}.ipynb>`\n"
         "::::\n"
     )
 
 
-def stage_notebook(executed: Path, target: Path, box: str) -> None:
-    """Copy an executed notebook into the stage, with the rerun box under its title."""
+def wants_rerun_box(ledger: dict[str, Any]) -> bool:
+    """Only pages that check something get the box (the introduction draws, checks nothing)."""
+    return bool(ledger.get("claims"))
+
+
+def stage_notebook(executed: Path, target: Path, box: str | None) -> None:
+    """Copy an executed notebook into the stage, with the rerun box (if any) under its title."""
     import nbformat
 
     notebook = nbformat.read(executed, as_version=4)
     for cell in notebook.cells:
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell.metadata["tags"] = [*cell.metadata["tags"], "remove-cell"]
-    box_cell = nbformat.v4.new_markdown_cell(box)
+    if box is not None:
+        insert_under_title(notebook, nbformat.v4.new_markdown_cell(box))
+    for cell in notebook.cells:  # nbformat ≥ 5.1 wants ids; new cells get fresh ones
+        cell.pop("id", None)
+    notebook.nbformat_minor = 4
+    nbformat.write(notebook, target)
+
+
+def insert_under_title(notebook, new_cell) -> None:
+    """Insert ``new_cell`` right under the page's ``# title`` (splitting its cell if needed)."""
+    import nbformat
+
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "markdown":
             continue
@@ -67,15 +90,10 @@ def stage_notebook(executed: Path, target: Path, box: str) -> None:
             continue
         rest = "\n".join(lines[heading + 1 :]).strip()
         cell.source = "\n".join(lines[: heading + 1])
-        new = [box_cell] + ([nbformat.v4.new_markdown_cell(rest)] if rest else [])
+        new = [new_cell] + ([nbformat.v4.new_markdown_cell(rest)] if rest else [])
         notebook.cells[index + 1 : index + 1] = new
-        break
-    else:
-        notebook.cells.insert(0, box_cell)
-    for cell in notebook.cells:  # nbformat ≥ 5.1 wants ids; new cells get fresh ones
-        cell.pop("id", None)
-    notebook.nbformat_minor = 4
-    nbformat.write(notebook, target)
+        return
+    notebook.cells.insert(0, new_cell)
 
 
 def filter_toc(toc: dict[str, Any], present: set[str], notices: list[str]) -> dict[str, Any]:
@@ -132,6 +150,7 @@ def stage_book(project: Project) -> Stage:
         if (project.root / name).exists():
             shutil.copyfile(project.root / name, out / name)
     copy_mathjax(out / "_vendor" / "mathjax")
+    shutil.copytree(Path(__file__).parent / "vendor" / "tippy", out / "_vendor" / "tippy")
 
     timings = project.timings()
     present = set()
@@ -139,7 +158,8 @@ def stage_book(project: Project) -> Stage:
         name = path.stem
         executed = project.executed_dir / f"{name}.ipynb"
         if executed.exists() and CHAPTER_PATTERN.match(name):
-            box = rerun_box(name, project.ledger(name), timings.get(name, {}))
+            ledger = project.ledger(name)
+            box = rerun_box(name, ledger, timings.get(name, {})) if wants_rerun_box(ledger) else None
             stage_notebook(executed, out / "chapters" / f"{name}.ipynb", box)
             shutil.copyfile(executed, out / "downloads" / f"{name}.ipynb")
         elif CHAPTER_PATTERN.match(name) and has_code(read_chapter(path)):
@@ -163,6 +183,9 @@ def stage_book(project: Project) -> Stage:
     (out / "chapters" / "reproduction_report.md").write_text(
         report_page(ledgers, statements), encoding="utf-8"
     )
+    # The report's downloads: every claim as CSV and as JSON.
+    (out / "downloads" / "claims.csv").write_text(claims_csv(ledgers), encoding="utf-8")
+    (out / "downloads" / "claims.json").write_text(claims_json(ledgers), encoding="utf-8")
     (out / "chapters" / "theorem_index.md").write_text(
         theorem_index_page(ledgers, statements), encoding="utf-8"
     )

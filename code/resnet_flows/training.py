@@ -12,7 +12,7 @@ written down with explicit weights. The pieces:
   by ``torchdiffeq.odeint`` (fixed-step ``rk4`` or adaptive ``dopri5``);
 - :func:`train_trajectory_model`: Adam on the mean squared error
   ``mean_{i, j} |Y(t_i, x_j) - Phi(t_i, x_j)|^2`` of a model's states ``Y`` at the data times,
-  with fixed seeds and a progress bar;
+  with fixed seeds (and, on request, a progress bar);
 - :func:`solve_ivp_flow`: the classical baseline, ``scipy.integrate.solve_ivp`` at a
   practitioner's tolerances (default: RK45, ``rtol = 1e-3``, ``atol = 1e-6``) on all points at once;
 - :func:`timed`: wall-clock time of a call (best of a few repeats).
@@ -30,7 +30,7 @@ from dataclasses import field as dataclass_field
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # not tqdm.auto: in a kernel without ipywidgets it warns with a venv path
 
 from ._validate import as_box, as_points, as_times, positive_float, positive_int
 from .fields import VectorField
@@ -219,14 +219,14 @@ class TrainingResult:
 def train_trajectory_model(model: nn.Module, x0, targets, times, steps: int, lr: float = 1e-2,
                            batch_size: int | None = None, seed: int = 0,
                            final_lr_factor: float = 0.01, clip: float | None = None,
-                           progress: bool = True, desc: str = "training") -> TrainingResult:
+                           progress: bool = False, desc: str = "training") -> TrainingResult:
     """Fit ``model`` (anything with ``states_at(x, times)``) to sampled trajectories by Adam.
 
     Loss: ``mean_{i, j} |Y(t_i, x_j) - targets[i, j]|^2`` over the data ``times`` and a
     mini-batch of the initial points ``x0`` (all of them when ``batch_size`` is ``None``), drawn
     by ``torch.Generator().manual_seed(seed)``. The learning rate decays from ``lr`` to
     ``final_lr_factor * lr`` on a cosine schedule; with ``clip``, the gradient is rescaled to
-    Euclidean norm at most ``clip`` before each step. Shows a ``tqdm`` progress bar.
+    Euclidean norm at most ``clip`` before each step. ``progress=True`` shows a ``tqdm`` bar.
     """
     if not hasattr(model, "states_at"):
         raise ValueError("model must have a states_at(x, times) method")
@@ -431,7 +431,7 @@ def circle_to_star_landmarks(n: int, arms: int = 5, amplitude: float = 0.3,
 
 def train_matching(resnet, source, target, regular_points, steps: int, lr: float = 5e-3,
                    regularisation: float = 1e-3, final_lr_factor: float = 0.05,
-                   progress: bool = True, desc: str = "matching") -> TrainingResult:
+                   progress: bool = False, desc: str = "matching") -> TrainingResult:
     """Fit ``resnet`` (blocks ``R_k``, ``N`` of them) so that it carries ``source`` onto
     ``target`` (matched landmarks), by Adam (float64, cosine learning-rate decay).
 
@@ -439,7 +439,8 @@ def train_matching(resnet, source, target, regular_points, steps: int, lr: float
     + regularisation * N sum_k mean_x |R_k(x_k)|^2``, the second term over the trajectories of
     ``regular_points`` (a grid of the region to deform): the discrete kinetic energy
     ``sum_k |x_{k+1} - x_k|^2 / h`` with ``h = 1 / N``, which favours short, smooth paths as in
-    diffeomorphic matching. Full batch, deterministic given the initial weights; progress bar.
+    diffeomorphic matching. Full batch, deterministic given the initial weights; ``progress=True``
+    shows a ``tqdm`` bar.
     """
     steps = positive_int(steps, "steps")
     lr = positive_float(lr, "lr")

@@ -1,0 +1,113 @@
+"""The generated Reproduction report and Theorem index (MyST sources), and the rerun box."""
+
+import csv
+import io
+import json
+
+from book_toolchain import pages, stage
+from book_toolchain.project import Statement
+
+
+def claim(label, ratio, kind=None, holds=True, quantity="max_k |x_k - Phi(t_k)|", bound=2.0):
+    c = {"label": label, "quantity": quantity, "measured": ratio * bound, "bound": bound,
+         "ratio": ratio, "holds": holds, "context": {}}
+    if kind:
+        c["kind"] = kind
+    return c
+
+
+STATEMENTS = [Statement("01_a", "theorem", "A", "thm-a"), Statement("02_b", "lemma", "B", "lem-b")]
+LEDGERS = {
+    "01_a": {"mode": "quick", "seed": 0, "elapsed_s": 3.0, "claims": [
+        claim("thm-a", 0.25, "bound"),
+        claim("thm-a", 1.0, "sharpness"),
+        claim("thm-a", 0.9, "consistency"),  # not evidence: never the strongest ratio
+    ]},
+    "02_b": {"mode": "quick", "seed": 0, "elapsed_s": 1.0, "claims": [
+        claim("lem-b", 0.123456),  # no kind: an old ledger
+        claim("lem-b", 0.99996, kind="rate"),
+    ]},
+}
+
+
+def tables(source):
+    """Each Markdown table of ``source`` as (header cells, rows of cells)."""
+    found, current = [], None
+    for line in source.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split(" | ")]
+            if current is None:
+                current = (cells, [])
+                found.append(current)
+            elif not set(line) <= set("|- "):
+                current[1].append(cells)
+        else:
+            current = None
+    return found
+
+
+def test_summary_comes_first_without_measured_and_bound_headers():
+    page = pages.report_page(LEDGERS, STATEMENTS)
+    head, rows = tables(page)[0]
+    assert head == ["Statement", "Kinds of evidence", "Strongest ratio", "Claims", "All hold"]
+    assert not ("Measured" in head and "Bound" in head)
+    by_label = {r[0]: r for r in rows}
+    # thm-a: the consistency claim (0.9) does not count; the attained sharpness claim does.
+    assert by_label["{prf:ref}`thm-a`"][2] == "1.000"
+    assert by_label["{prf:ref}`thm-a`"][1] == "bound ×1, sharpness ×1 · consistency ×1"
+    assert by_label["{prf:ref}`lem-b`"][1] == "rate ×1 · kind not recorded ×1"
+    assert "{doc}`theorem_index`" in page
+    assert "</downloads/claims.csv>" in page and "</downloads/claims.json>" in page
+
+
+def test_one_row_per_claim_sorted_by_ratio_with_four_digits_and_attained_marked():
+    page = pages.report_page(LEDGERS, STATEMENTS)
+    claim_tables = [t for t in tables(page) if "Measured" in t[0] and "Bound" in t[0]]
+    assert len(claim_tables) == 2 and all(t[0][-1] == "Holds" for t in claim_tables)
+    rows = [r for _, t in claim_tables for r in t]
+    assert len(rows) == sum(len(led["claims"]) for led in LEDGERS.values())
+    ratios = [r[5] for r in claim_tables[0][1]]
+    assert ratios == ["**1** (attained)", "0.9000", "0.2500"]
+    ratios = [r[5] for r in claim_tables[1][1]]
+    assert ratios == ["0.99996", "0.1235"]  # rounds to 1.000, so more digits
+    assert [r[1] for r in claim_tables[1][1]] == ["rate", "—"]
+    assert all(r[-1] == "yes" and r[0].startswith("{prf:ref}`") for r in rows)
+    assert ":::{dropdown} Chapter 1: 3 claims" in page
+
+
+def test_quantities_become_math_and_tex_is_kept():
+    assert pages.pretty_quantity("max_k |x_k - Phi(t_k)| vs rho0") == (
+        "maxₖ \\|xₖ − Φ(tₖ)\\| vs ρ₀"
+    )
+    assert pages.pretty_quantity("sqrt(d) Lambda_k <= 1") == "√(d) Λₖ ≤ 1"
+    assert pages.pretty_quantity("quad_tol") == "quad\\_tol"
+    assert pages.pretty_quantity("error $\\abs{x_k}$ of eps") == "error $\\abs{x_k}$ of ε"
+
+
+def test_claims_download_as_csv_and_json():
+    rows = list(csv.DictReader(io.StringIO(pages.claims_csv(LEDGERS))))
+    assert len(rows) == 5 and rows[0]["chapter"] == "01_a" and rows[0]["kind"] == "bound"
+    assert float(rows[1]["ratio"]) == 1.0 and rows[3]["kind"] == ""
+    data = json.loads(pages.claims_json(LEDGERS))
+    assert [d["label"] for d in data] == ["thm-a"] * 3 + ["lem-b"] * 2
+    assert data[3]["kind"] is None and data[4]["kind"] == "rate"
+
+
+def test_theorem_index_counts_only_evidence_for_the_strongest_ratio():
+    page = pages.theorem_index_page(LEDGERS, STATEMENTS)
+    head, rows = tables(page)[0]
+    assert "Strongest ratio" in head
+    assert rows[0][5] == "1.000" and rows[1][5] == "1.000"  # 0.99996 to 4 digits
+
+
+def test_rerun_box_is_compact_and_names_the_missing_mode():
+    ledger = {"mode": "quick", "seed": 3, "parameters": {"mode": "quick", "seed": 3},
+              "elapsed_s": 4.2, "claims": [claim("thm-a", 0.5)]}
+    box = stage.rerun_box("01_a", ledger, {"quick": 4.0})
+    assert 'make chapter NAME=01_a PARAMS="-p mode quick -p seed 3"' in box
+    assert "quick mode 4 s (this page)" in box
+    assert "full mode: run `make book MODE=full`" in box
+    assert "not measured" not in box
+    box = stage.rerun_box("01_a", ledger, {"quick": 4.0, "full": 75.0})
+    assert "full mode 1 min 15 s" in box
+    assert stage.wants_rerun_box(ledger) and not stage.wants_rerun_box({"claims": []})
