@@ -12,7 +12,7 @@ import pytest
 from book_toolchain import build
 from book_toolchain.execute import parse_value, read_chapter
 from book_toolchain.parameters import chapter_parameters, check_overrides
-from book_toolchain.project import Project
+from book_toolchain.project import Project, write_timing
 from fixture_book import REPO, ledger, make_book
 
 
@@ -125,3 +125,12 @@ def test_force_is_an_option(argv, capsys):
     with pytest.raises(SystemExit):
         build.main(argv)
     assert "--force" in capsys.readouterr().out
+
+
+def test_timings_table_shows_committed_full_mode_measurements(tmp_path, capsys):
+    root = make_book(tmp_path / "book")
+    measured = {"seconds": 125.0, "peak_rss_mb": 2048, "measured": "2026-11-30"}
+    write_timing(Project(root).committed_timings_path, "01_good", "full", measured)
+    assert build.main(["--root", str(root), "timings"]) == 0
+    out = capsys.readouterr().out
+    assert "| 01_good | not measured yet | 2 min 05 s, 2.0 GB (2026-11-30) |" in out

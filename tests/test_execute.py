@@ -93,7 +93,7 @@ def test_timings_record_time_and_peak_memory_committed_only_for_the_books_parame
     assert measured["seconds"] > 0 and 20 < measured["peak_rss_mb"] < 4000
     assert run(book, "chapter", "01_good", "--no-render") == 0
     committed = json.loads((book / "book_timings.json").read_text())
-    assert set(committed["01_good"]["quick"]) == {"seconds", "peak_rss_mb", "measured"}
+    assert set(committed["01_good"]["quick"]) == {"seconds", "peak_rss_mb", "measured", "load_1min"}
 
 
 def test_all_executes_only_what_changed(book, capsys):

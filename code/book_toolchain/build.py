@@ -6,6 +6,7 @@ Usage (from the repository root; ``make`` wraps these)::
     python -m book_toolchain.build chapter NAME [--mode ...] [-p KEY VALUE ...]
     python -m book_toolchain.build render                                 stage + render only
     python -m book_toolchain.build gate                                   check the claims ledger
+    python -m book_toolchain.build timings                     measured times and memory table
 
 ``all`` executes only the chapters whose source, parameters or package code changed since
 their last good run, and renders only when an input of the website changed; ``--force`` redoes
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from . import cache
 from .execute import execute_chapters, parse_value
+from .pages import format_seconds
 from .project import EXEMPT_FROM_GATE, BuildError, Project, find_statements
 from .stage import render
 
@@ -65,6 +67,22 @@ def run_gate(project: Project) -> None:
     if problems:
         raise BuildError("reproduction gate failed:\n" + "\n".join(f"  - {p}" for p in problems))
     print(f"reproduction gate passed: {n} claims, all holding", flush=True)
+
+
+def timings_table(project: Project) -> str:
+    """Markdown table of the measured run time and peak kernel memory per chapter and mode
+    (for the README), from ``book_timings.json`` merged with this build's timings."""
+    measured = project.measurements()
+    rows = ["| Chapter | quick | full |", "| --- | --- | --- |"]
+    for name in project.chapter_names():
+        cells = []
+        for mode in ("quick", "full"):
+            m = measured.get(name, {}).get(mode, {})
+            seconds = format_seconds(m.get("seconds"))
+            memory = f", {m['peak_rss_mb'] / 1024:.1f} GB" if "peak_rss_mb" in m else ""
+            cells.append(seconds + memory + (f" ({m['measured']})" if "measured" in m else ""))
+        rows.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    return "\n".join(rows)
 
 
 def render_and_stamp(project: Project) -> None:
@@ -107,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     with_parameters(one)
     commands.add_parser("render", help="stage and render from the executed notebooks")
     commands.add_parser("gate", help="check the claims ledger")
+    commands.add_parser("timings", help="print the measured run times and memory (Markdown)")
     args = parser.parse_args(argv)
 
     project = Project(args.root.resolve())
@@ -144,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
             render_and_stamp(project)
         elif args.command == "gate":
             run_gate(project)
+        elif args.command == "timings":
+            print(timings_table(project))
+            return 0
         if args.command != "gate" and not getattr(args, "no_render", False):
             print(f"\nthe book: {project.html_dir / 'index.html'}", flush=True)
     except BuildError as error:

@@ -180,6 +180,8 @@ def execute_chapter(
         "seconds": round(result["seconds"], 1),
         "peak_rss_mb": round(result["peak_rss_mb"]),
         "measured": datetime.now(UTC).date().isoformat(),
+        # Load of the machine at the end of the run: times measured on a busy machine are long.
+        "load_1min": round(os.getloadavg()[0], 1),
     }
     mode = str(parameters.get("mode"))
     write_timing(project.timings_path, name, mode, measurement)
