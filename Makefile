@@ -1,9 +1,9 @@
 # The book's commands. Each target sets itself up on a fresh machine (virtualenv, pinned
 # requirements, the package, the python3 kernel); the work is done by book_toolchain.build.
 #
-#   make book                      execute every chapter (MODE=quick|full) and render _build/html
-#   make test                      ruff, pytest, every chapter in quick mode, strict build, gate
-#   make chapter NAME=04_averaged_euler PARAMS="-p eps 1e-3 -p seed 7"
+#   make book                      execute the chapters that changed (MODE=quick|full), render
+#   make test                      ruff, pytest, every chapter afresh in quick mode, strict build, gate
+#   make chapter NAME=04_averaged_euler PARAMS="-p n_points 800 -p seed 7"
 #   make bench                     timing benchmarks of the package (benchmarks/bench.py)
 #   make clean                     remove _build (make distclean also removes .venv)
 
@@ -28,13 +28,13 @@ book: $(READY)
 test: $(READY)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -rs --deselect tests/test_sitecheck.py::test_built_site
-	$(BUILD) all --mode quick
+	$(BUILD) all --mode quick --force
 # The built site in headless Chromium under Playwright, network off, at 1440 and 390 px
 # (skipped, loudly, without chromium); screenshots in _build/screenshots.
 	BOOK_REQUIRE_SITE=1 $(BIN)/python -m pytest -rs tests/test_sitecheck.py::test_built_site
 
 chapter: $(READY)
-	@test -n "$(NAME)" || { echo 'usage: make chapter NAME=04_averaged_euler PARAMS="-p eps 1e-3"'; exit 2; }
+	@test -n "$(NAME)" || { echo 'usage: make chapter NAME=04_averaged_euler PARAMS="-p n_points 800"'; exit 2; }
 	$(BUILD) chapter $(NAME) --mode $(MODE) --seed $(SEED) $(PARAMS)
 
 bench: $(READY)

@@ -2,14 +2,21 @@
 
 Usage (from the repository root; ``make`` wraps these)::
 
-    python -m book_toolchain.build all [--mode quick|full] [--seed 0]   execute all, render, gate
+    python -m book_toolchain.build all [--mode quick|full] [--seed 0] [--force]
     python -m book_toolchain.build chapter NAME [--mode ...] [-p KEY VALUE ...]
     python -m book_toolchain.build render                                 stage + render only
     python -m book_toolchain.build gate                                   check the claims ledger
+    python -m book_toolchain.build timings                     measured times and memory table
+
+``all`` executes only the chapters whose source, parameters or package code changed since
+their last good run, and renders only when an input of the website changed; ``--force`` redoes
+everything (``make test``). ``chapter`` always executes the chapter it names.
 
 Layout under ``<root>/_build``: ``notebooks/`` (jupytext output), ``executed/`` (papermill
-output, one per chapter), ``claims/`` (ledgers), ``timings.json`` (last run time per chapter
-and mode), ``stage/`` (the book source tree that is rendered), ``html/`` (the website).
+output and stamp, one per chapter), ``claims/`` (ledgers), ``failed/`` (the last failed run of
+a chapter), ``timings.json`` (run time and peak memory per chapter and mode), ``stage/`` (the
+book source tree that is rendered), ``html/`` (the website). Runs with the book's own
+parameters also record their timing in the committed ``<root>/book_timings.json``.
 This module imports neither torch, scipy nor resnet_flows: the chapters do, in their kernels.
 """
 
@@ -19,7 +26,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import cache
 from .execute import execute_chapters, parse_value
+from .pages import format_seconds
 from .project import EXEMPT_FROM_GATE, BuildError, Project, find_statements
 from .stage import render
 
@@ -60,6 +69,29 @@ def run_gate(project: Project) -> None:
     print(f"reproduction gate passed: {n} claims, all holding", flush=True)
 
 
+def timings_table(project: Project) -> str:
+    """Markdown table of the measured run time and peak kernel memory per chapter and mode
+    (for the README), from ``book_timings.json`` merged with this build's timings."""
+    measured = project.measurements()
+    rows = ["| Chapter | quick | full |", "| --- | --- | --- |"]
+    for name in project.chapter_names():
+        cells = []
+        for mode in ("quick", "full"):
+            m = measured.get(name, {}).get(mode, {})
+            seconds = format_seconds(m.get("seconds"))
+            memory = f", {m['peak_rss_mb'] / 1024:.1f} GB" if "peak_rss_mb" in m else ""
+            cells.append(seconds + memory + (f" ({m['measured']})" if "measured" in m else ""))
+        rows.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    return "\n".join(rows)
+
+
+def render_and_stamp(project: Project) -> None:
+    """Render; the stamp is removed first so that a failed render is never taken as current."""
+    cache.render_path(project).unlink(missing_ok=True)
+    render(project)
+    cache.write_render_stamp(project)
+
+
 # ---------------------------------------------------------------------------- command line
 
 
@@ -83,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
             help="papermill parameter override, e.g. -p eps 1e-3",
         )
         sub.add_argument("--no-render", action="store_true", help="execute only")
+        sub.add_argument(
+            "--force", action="store_true", help="execute and render even what is up to date"
+        )
 
     with_parameters(commands.add_parser("all", help="execute every chapter, render, gate"))
     one = commands.add_parser("chapter", help="execute one chapter and render the book")
@@ -90,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     with_parameters(one)
     commands.add_parser("render", help="stage and render from the executed notebooks")
     commands.add_parser("gate", help="check the claims ledger")
+    commands.add_parser("timings", help="print the measured run times and memory (Markdown)")
     args = parser.parse_args(argv)
 
     project = Project(args.root.resolve())
@@ -100,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             if parameters["mode"] not in ("quick", "full"):
                 raise BuildError(f"mode must be quick or full, got {parameters['mode']!r}")
             if args.command == "all":
-                execute_chapters(project, project.chapter_names(), parameters)
+                execute_chapters(project, project.chapter_names(), parameters, args.force)
             else:
                 execute_chapters(project, [args.name], parameters)
                 never_run = [
@@ -111,9 +147,12 @@ def main(argv: list[str] | None = None) -> int:
                 if never_run and not args.no_render:
                     print(f"the book also needs {', '.join(never_run)}: executing with defaults")
                     defaults = {"mode": args.mode, "seed": args.seed}
-                    execute_chapters(project, never_run, defaults)
+                    execute_chapters(project, never_run, defaults, args.force)
             if not args.no_render:
-                render(project)
+                if args.force or not cache.render_is_current(project):
+                    render_and_stamp(project)
+                else:
+                    print("the website is up to date: not rendered again", flush=True)
             if args.command == "all":
                 run_gate(project)
             else:
@@ -121,9 +160,12 @@ def main(argv: list[str] | None = None) -> int:
                 for claim in ledger.get("claims", []):
                     print(f"  {claim['label']}: {claim['quantity']}: ratio {claim['ratio']:.3g}")
         elif args.command == "render":
-            render(project)
+            render_and_stamp(project)
         elif args.command == "gate":
             run_gate(project)
+        elif args.command == "timings":
+            print(timings_table(project))
+            return 0
         if args.command != "gate" and not getattr(args, "no_render", False):
             print(f"\nthe book: {project.html_dir / 'index.html'}", flush=True)
     except BuildError as error:

@@ -48,6 +48,11 @@ class Project:
         return self.build_dir / "claims"
 
     @property
+    def failed_dir(self) -> Path:
+        """The notebook and ledger of each chapter's last failed run."""
+        return self.build_dir / "failed"
+
+    @property
     def stage_dir(self) -> Path:
         return self.build_dir / "stage"
 
@@ -57,7 +62,14 @@ class Project:
 
     @property
     def timings_path(self) -> Path:
+        """Run time and peak memory of the last successful run of each chapter and mode."""
         return self.build_dir / "timings.json"
+
+    @property
+    def committed_timings_path(self) -> Path:
+        """The same for runs with the book's own parameters; committed, so a fresh clone has
+        them (full mode is measured rarely: it takes long and needs much memory)."""
+        return self.root / "book_timings.json"
 
     def chapter_names(self) -> list[str]:
         """Names of the numbered chapter sources ``chapters/NN_topic.md``, in order."""
@@ -68,16 +80,47 @@ class Project:
     def source(self, name: str) -> Path:
         return self.chapters_dir / f"{name}.md"
 
-
-
     def ledger(self, name: str) -> dict:
         """The claims ledger of chapter ``name`` (empty when it never ran)."""
         return claims.read_ledger(self.claims_dir / f"{name}.json")
 
+    def measurements(self) -> dict[str, dict[str, dict]]:
+        """Chapter → mode → ``{"seconds", "peak_rss_mb", "measured", "load_1min"}``: the
+        committed measurements, overridden by those of this build tree."""
+        merged: dict[str, dict[str, dict]] = {}
+        for path in (self.committed_timings_path, self.timings_path):
+            for chapter, modes in read_timings(path).items():
+                merged.setdefault(chapter, {}).update(modes)
+        return merged
+
     def timings(self) -> dict[str, dict[str, float]]:
-        """Last run time per chapter and mode, in seconds."""
-        path = self.timings_path
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        """Run time per chapter and mode, in seconds (see :meth:`measurements`)."""
+        return {
+            chapter: {mode: m["seconds"] for mode, m in modes.items() if "seconds" in m}
+            for chapter, modes in self.measurements().items()
+        }
+
+
+def read_timings(path: Path) -> dict[str, dict[str, dict]]:
+    """A timings file; a bare number (the format before memory was measured) is seconds."""
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        chapter: {
+            mode: value if isinstance(value, dict) else {"seconds": value}
+            for mode, value in modes.items()
+        }
+        for chapter, modes in data.items()
+    }
+
+
+def write_timing(path: Path, chapter: str, mode: str, measurement: dict) -> None:
+    """Record one chapter's measurement for ``mode`` in the timings file at ``path``."""
+    timings = read_timings(path)
+    timings.setdefault(chapter, {})[mode] = measurement
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(timings, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
 @dataclass
