@@ -28,7 +28,7 @@ book: $(READY)
 test: $(READY)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -rs --deselect tests/test_sitecheck.py::test_built_site
-	$(BUILD) all --mode quick --force
+	$(BUILD) all --mode quick --force --no-record-timings
 # The built site in headless Chromium under Playwright, network off, at 1440 and 390 px
 # (skipped, loudly, without chromium); screenshots in _build/screenshots.
 	BOOK_REQUIRE_SITE=1 $(BIN)/python -m pytest -rs tests/test_sitecheck.py::test_built_site

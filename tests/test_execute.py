@@ -91,6 +91,8 @@ def test_timings_record_time_and_peak_memory_committed_only_for_the_books_parame
     assert not (book / "book_timings.json").exists()  # not the book's parameters
     measured = Project(book).measurements()["01_good"]["quick"]
     assert measured["seconds"] > 0 and 20 < measured["peak_rss_mb"] < 4000
+    assert run(book, "chapter", "01_good", "--no-render", "--no-record-timings") == 0
+    assert not (book / "book_timings.json").exists()  # make test's runs are not recorded
     assert run(book, "chapter", "01_good", "--no-render") == 0
     committed = json.loads((book / "book_timings.json").read_text())
     assert set(committed["01_good"]["quick"]) == {"seconds", "peak_rss_mb", "measured", "load_1min"}

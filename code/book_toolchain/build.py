@@ -118,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument(
             "--force", action="store_true", help="execute and render even what is up to date"
         )
+        sub.add_argument(
+            "--no-record-timings",
+            action="store_true",
+            help="do not write run times into the committed book_timings.json",
+        )
 
     with_parameters(commands.add_parser("all", help="execute every chapter, render, gate"))
     one = commands.add_parser("chapter", help="execute one chapter and render the book")
@@ -129,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     project = Project(args.root.resolve())
+    project.record_timings = not getattr(args, "no_record_timings", False)
     try:
         if args.command in ("all", "chapter"):
             parameters = {"mode": args.mode, "seed": args.seed}

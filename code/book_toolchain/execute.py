@@ -185,7 +185,7 @@ def execute_chapter(
     }
     mode = str(parameters.get("mode"))
     write_timing(project.timings_path, name, mode, measurement)
-    if is_default_run(project, name, parameters):
+    if project.record_timings and is_default_run(project, name, parameters):
         write_timing(project.committed_timings_path, name, mode, measurement)
     cache.write_stamp(project, name, stamp)
     return Run(name, parameters, result["seconds"], peak_rss_mb=result["peak_rss_mb"])

@@ -26,6 +26,9 @@ class Project:
     """Paths of one book: the repository, or a fixture book in the tests."""
 
     root: Path
+    # Runs with the book's own parameters go into the committed book_timings.json unless off
+    # (make test runs on whatever machine CI gives it: its times are not the book's).
+    record_timings: bool = True
 
     @property
     def chapters_dir(self) -> Path:
