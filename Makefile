@@ -5,6 +5,7 @@
 #   make test                      ruff, pytest, every chapter in quick mode, strict build, gate
 #   make chapter NAME=04_averaged_euler PARAMS="-p eps 1e-3 -p seed 7"
 #   make bench                     timing benchmarks of the package (benchmarks/bench.py)
+#   make mutants                   every bound halved: some claim must fail (mutation gate)
 #   make clean                     remove _build (make distclean also removes .venv)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -18,7 +19,7 @@ NAME ?=
 PARAMS ?=
 BUILD := $(BIN)/python -m book_toolchain.build
 
-.PHONY: book test chapter bench setup clean distclean
+.PHONY: book test chapter bench mutants setup clean distclean
 
 book: $(READY)
 	$(BUILD) all --mode $(MODE) --seed $(SEED)
@@ -36,6 +37,10 @@ chapter: $(READY)
 
 bench: $(READY)
 	$(BIN)/python benchmarks/bench.py
+
+# Writes chapters/mutation_report.md (commit it) and _build/mutants.json; fails if a mutant lives.
+mutants: $(READY)
+	$(BIN)/python -m book_toolchain.mutants
 
 setup: $(READY)
 

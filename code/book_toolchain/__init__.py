@@ -5,6 +5,6 @@ It never imports torch, scipy or :mod:`resnet_flows`; chapters import :func:`rec
 from here and the mathematics from :mod:`resnet_flows`.
 """
 
-from .claims import ClaimViolated, record_claim
+from .claims import ClaimViolated, record_claim, record_strength_note
 
-__all__ = ["ClaimViolated", "record_claim"]
+__all__ = ["ClaimViolated", "record_claim", "record_strength_note"]
