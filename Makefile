@@ -5,6 +5,7 @@
 #   make test                      ruff, pytest, every chapter afresh in quick mode, strict build, gate
 #   make chapter NAME=04_averaged_euler PARAMS="-p n_points 800 -p seed 7"
 #   make bench                     timing benchmarks of the package (benchmarks/bench.py)
+#   make mutants                   every bound halved: some claim must fail (mutation gate)
 #   make clean                     remove _build (make distclean also removes .venv)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -20,7 +21,7 @@ BUILD := $(BIN)/python -m book_toolchain.build
 # The browser check drives Debian's /usr/bin/chromium through Playwright: never a browser download.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: book test chapter bench setup clean distclean
+.PHONY: book test chapter bench mutants setup clean distclean
 
 book: $(READY)
 	$(BUILD) all --mode $(MODE) --seed $(SEED)
@@ -39,6 +40,10 @@ chapter: $(READY)
 
 bench: $(READY)
 	$(BIN)/python benchmarks/bench.py
+
+# Writes chapters/mutation_report.md (commit it) and _build/mutants.json; fails if a mutant lives.
+mutants: $(READY)
+	$(BIN)/python -m book_toolchain.mutants
 
 setup: $(READY)
 

@@ -5,7 +5,7 @@ It never imports torch, scipy or :mod:`resnet_flows`; chapters import :func:`rec
 :func:`check_parameters` from here and the mathematics from :mod:`resnet_flows`.
 """
 
-from .claims import ClaimViolated, record_claim
+from .claims import ClaimViolated, record_claim, record_strength_note
 from .parameters import check_parameters
 
-__all__ = ["ClaimViolated", "check_parameters", "record_claim"]
+__all__ = ["ClaimViolated", "check_parameters", "record_claim", "record_strength_note"]

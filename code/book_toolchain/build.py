@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 from . import cache
+from . import claims as claims_mod
 from .execute import execute_chapters, parse_value
 from .pages import format_seconds
 from .project import EXEMPT_FROM_GATE, BuildError, Project, find_statements
@@ -34,10 +35,12 @@ from .stage import render
 
 
 def gate(project: Project) -> list[str]:
-    """Problems with the claims: chapters without claims, failing claims, unknown labels."""
+    """Problems with the claims: chapters without claims, failing claims, claims without a
+    kind, unknown labels, and statements whose evidence is weak without a note saying so."""
     names = project.chapter_names()
     labels = {s.label for s in find_statements(project, names) if s.label}
     problems = []
+    everything, notes = [], []
     for name in names:
         if name in EXEMPT_FROM_GATE:
             continue
@@ -47,17 +50,34 @@ def gate(project: Project) -> list[str]:
             continue
         if not ledger.get("claims"):
             problems.append(f"{name}: recorded no claim (call record_claim for its theorem)")
+        everything += ledger.get("claims", [])
+        notes += ledger.get("strength_notes", [])
         for claim in ledger.get("claims", []):
             if not claim["holds"]:
                 problems.append(
-                    f"{name}: claim {claim['label']!r} does not hold: {claim['quantity']} "
-                    f"measured {claim['measured']:.6g} > bound {claim['bound']:.6g}"
+                    f"{name}: {claim.get('kind', 'unknown')} claim {claim['label']!r} does not "
+                    f"hold: {claim['quantity']}: measured {claim['measured']:.6g}, bound "
+                    f"{claim['bound']:.6g} (relation {claim.get('relation', '<=')})"
+                )
+            if claim.get("kind") not in claims_mod.KINDS:
+                problems.append(
+                    f"{name}: claim {claim['label']!r} ({claim['quantity']}) has no kind; pass "
+                    f"kind= one of {', '.join(claims_mod.KINDS)}"
                 )
             if claim["label"] not in labels:
                 problems.append(
                     f"{name}: claim label {claim['label']!r} is not the :label: of any prf "
                     "directive in the chapters"
                 )
+    for label, entry in claims_mod.strength_by_label(everything, notes).items():
+        if entry["status"] in ("rate only", "not tested at full strength") and not entry["note"]:
+            best = entry["strongest"]
+            problems.append(
+                f"statement {label!r}: {entry['status']} (strongest bound/sharpness ratio "
+                f"{'none' if best is None else format(best['ratio'], '.3g')} < "
+                f"{claims_mod.FULL_STRENGTH_RATIO}); check it at full strength or say why with "
+                "record_strength_note"
+            )
     return problems
 
 
@@ -164,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 ledger = project.ledger(args.name)
                 for claim in ledger.get("claims", []):
-                    print(f"  {claim['label']}: {claim['quantity']}: ratio {claim['ratio']:.3g}")
+                    ratio = "n/a" if claim["ratio"] is None else f"{claim['ratio']:.3g}"
+                    print(f"  {claim['label']} [{claim.get('kind')}]: {claim['quantity']}: "
+                          f"ratio {ratio}")
         elif args.command == "render":
             render_and_stamp(project)
         elif args.command == "gate":

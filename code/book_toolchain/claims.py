@@ -1,4 +1,5 @@
-"""The claims ledger: every numerical check of the book, recorded as measured <= bound.
+"""The claims ledger: every numerical check of the book, recorded as measured <= bound (or >=),
+with its kind (bound, sharpness, rate, consistency, design, example).
 
 Chapters call only :func:`record_claim`. Where the claim goes is set by the pipeline
 (:mod:`book_toolchain.build`) through environment variables of the kernel:
@@ -36,43 +37,126 @@ ENV_STARTED = "BOOK_STARTED"
 
 INTERACTIVE_CHAPTER = "interactive"
 INTERACTIVE_CLAIMS: list[dict[str, Any]] = []
+INTERACTIVE_NOTES: list[dict[str, Any]] = []
+
+
+# What a claim is evidence of. Only the first three count as evidence for a statement: a
+# consistency check compares two implementations, a design check holds by construction and an
+# example illustrates; each still fails the build when violated.
+KINDS = ("bound", "sharpness", "rate", "consistency", "design", "example")
+EVIDENCE_KINDS = ("bound", "sharpness", "rate")
+# A statement is tested at full strength when its strongest bound or sharpness claim uses at
+# least this fraction of its bound: then the bound with a constant 2x too small fails.
+FULL_STRENGTH_RATIO = 0.5
+RELATIONS = ("<=", ">=")
+STRENGTH_STATUSES = ("rate only", "not tested at full strength")
 
 
 class ClaimViolated(AssertionError):
-    """A recorded claim whose measured value exceeds its bound."""
+    """A recorded claim whose measured value lies on the wrong side of its bound."""
 
 
-def record_claim(label: str, quantity: str, measured, bound, **context) -> dict[str, Any]:
-    """Record the claim ``measured <= bound`` for the theorem ``label``; raise if it fails.
+def record_claim(label: str, quantity: str, measured, bound, *, kind: str, relation: str = "<=",
+                 **context) -> dict[str, Any]:
+    """Record the claim ``measured <= bound`` (or ``measured >= bound``) for the statement
+    ``label``; raise :class:`ClaimViolated` if it fails.
 
-    The claim is written to the ledger first and then, if it does not hold,
-    :class:`ClaimViolated` is raised. Returns the recorded claim.
+    ``kind`` is one of :data:`KINDS`. ``relation="<="`` (an upper bound: ``measured >= 0``,
+    ``bound > 0``, ratio ``measured / bound``) or ``">="`` (a lower bound such as
+    ``0 <= min det``: ``bound >= 0``, any ``measured``, ratio ``bound / measured``, ``None``
+    when ``measured <= 0`` unless ``measured = bound = 0``). In both cases a ratio ``<= 1``
+    means the claim holds and a ratio near 1 that it is nearly attained. The claim is written
+    to the ledger first and then, if it does not hold, the error is raised. Returns the claim.
     """
     label = _nonempty_str("label", label)
     quantity = _nonempty_str("quantity", quantity)
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r} (claim {label!r})")
+    if relation not in RELATIONS:
+        raise ValueError(f"relation must be '<=' or '>=', got {relation!r} (claim {label!r})")
     measured = _finite_real("measured", measured)
     bound = _finite_real("bound", bound)
-    if bound <= 0:
-        raise ValueError(f"bound must be > 0, got {bound!r} (claim {label!r})")
-    if measured < 0:
-        raise ValueError(f"measured must be >= 0, got {measured!r} (claim {label!r})")
+    if relation == "<=":
+        if bound <= 0:
+            raise ValueError(f"bound must be > 0, got {bound!r} (claim {label!r})")
+        if measured < 0:
+            raise ValueError(f"measured must be >= 0, got {measured!r} (claim {label!r})")
+        holds, ratio = measured <= bound, measured / bound
+    else:
+        if bound < 0:
+            raise ValueError(f"bound must be >= 0 for a lower bound, got {bound!r} (claim {label!r})")
+        holds = measured >= bound
+        ratio = bound / measured if measured > 0 else (1.0 if holds else None)
 
     claim = {
         "label": label,
         "quantity": quantity,
+        "kind": kind,
+        "relation": relation,
         "measured": measured,
         "bound": bound,
-        "ratio": measured / bound,
-        "holds": measured <= bound,
+        "ratio": ratio,
+        "holds": holds,
         "context": {str(k): json_safe(v) for k, v in context.items()},
     }
-    _append(claim)
-    if not claim["holds"]:
+    _append(claim, "claims")
+    if not holds:
+        shown = "n/a" if ratio is None else f"{ratio:.4g}"
+        wrong = ">" if relation == "<=" else "<"
         raise ClaimViolated(
-            f"claim {label!r} violated: {quantity}: measured {measured:.6g} > bound {bound:.6g}"
-            f" (ratio {claim['ratio']:.4g})"
+            f"{kind} claim {label!r} violated: {quantity}: measured {measured:.6g} {wrong} "
+            f"bound {bound:.6g} (ratio {shown})"
         )
     return claim
+
+
+def record_strength_note(label: str, status: str, why: str) -> dict[str, Any]:
+    """Record that ``label`` is checked only by a rate, or not at full strength, and why.
+
+    ``status`` is one of :data:`STRENGTH_STATUSES`. The Theorem index shows the status; the
+    gate accepts a statement whose strongest bound or sharpness ratio is below
+    :data:`FULL_STRENGTH_RATIO` only with such a note.
+    """
+    note = {
+        "label": _nonempty_str("label", label),
+        "status": status,
+        "why": _nonempty_str("why", why),
+    }
+    if status not in STRENGTH_STATUSES:
+        raise ValueError(f"status must be one of {STRENGTH_STATUSES}, got {status!r}")
+    _append(note, "strength_notes")
+    return note
+
+
+def strength_by_label(claims: list[dict[str, Any]],
+                      notes: list[dict[str, Any]] = ()) -> dict[str, dict[str, Any]]:
+    """Per label: the strongest bound/sharpness ratio, the number of claims by kind and the
+    status ``full strength``, ``rate only``, ``not tested at full strength`` or ``no evidence``
+    (a noted status is kept; without a note it is derived from the ratios)."""
+    out: dict[str, dict[str, Any]] = {}
+    for claim in claims:
+        entry = out.setdefault(claim["label"], {"strongest": None, "kinds": {}, "note": None})
+        kind = claim.get("kind", "unknown")
+        entry["kinds"][kind] = entry["kinds"].get(kind, 0) + 1
+        best = entry["strongest"]
+        if (kind in ("bound", "sharpness") and claim.get("ratio") is not None
+                and (best is None or claim["ratio"] > best["ratio"])):
+            entry["strongest"] = claim
+    for note in notes:
+        out.setdefault(note["label"], {"strongest": None, "kinds": {}, "note": None})["note"] = note
+    for entry in out.values():
+        strongest = entry["strongest"]
+        if strongest is not None and strongest["ratio"] >= FULL_STRENGTH_RATIO:
+            entry["status"] = "full strength"
+        elif entry["note"] is not None:
+            entry["status"] = entry["note"]["status"]
+        elif not any(entry["kinds"].get(k) for k in EVIDENCE_KINDS):
+            entry["status"] = "no evidence"
+        elif strongest is None:
+            entry["status"] = "rate only"
+        else:
+            entry["status"] = "not tested at full strength"
+    return out
 
 
 def read_ledger(path: str | os.PathLike) -> dict[str, Any]:
@@ -118,6 +202,7 @@ def new_ledger(chapter: str, parameters: dict[str, Any], started: float) -> dict
         "started": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
         "elapsed_s": 0.0,
         "claims": [],
+        "strength_notes": [],
     }
 
 
@@ -150,10 +235,10 @@ def json_safe(value: Any) -> Any:
     return repr(value)
 
 
-def _append(claim: dict[str, Any]) -> None:
+def _append(entry: dict[str, Any], key: str) -> None:
     claims_dir = os.environ.get(ENV_CLAIMS_DIR)
     if not claims_dir:
-        INTERACTIVE_CLAIMS.append(claim)
+        (INTERACTIVE_CLAIMS if key == "claims" else INTERACTIVE_NOTES).append(entry)
         return
     chapter = os.environ.get(ENV_CHAPTER) or INTERACTIVE_CHAPTER
     path = Path(claims_dir) / f"{chapter}.json"
@@ -162,7 +247,7 @@ def _append(claim: dict[str, Any]) -> None:
         ledger = json.loads(path.read_text(encoding="utf-8"))
     else:
         ledger = new_ledger(chapter, json.loads(os.environ.get(ENV_PARAMETERS) or "{}"), started)
-    ledger["claims"].append(claim)
+    ledger.setdefault(key, []).append(entry)
     ledger["elapsed_s"] = round(time.time() - started, 3)
     write_ledger(path, ledger)
 

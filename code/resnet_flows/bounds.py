@@ -166,7 +166,7 @@ def cpwl_cells_for_accuracy(eps: float, box_widths, lip: float | None = None,
 
 def discrete_gronwall(lip_integrals, local_errors) -> np.ndarray:
     """``e_0 = 0``, ``e_{k+1} = (1 + Lambda_k) e_k + r_k``, i.e.
-    ``e_k = sum_{j<k} r_j prod_{j<i<k} (1 + Lambda_i)``."""
+    ``e_k = sum_{j<k} r_j prod_{j<i<k} (1 + Lambda_i)`` (lem-discrete-gronwall)."""
     lam = _nonnegative(lip_integrals, "lip_integrals")
     r = _nonnegative(local_errors, "local_errors")
     if lam.shape != r.shape or lam.ndim != 1:

@@ -214,8 +214,11 @@ def bound_integral_by_quadrature(field: VectorField, kind: str, a: float, b: flo
 
 def solver_tolerance(field: VectorField, a: float, b: float, state_bound: float,
                      steps: int = 1000) -> float:
-    """Tolerance for ``reference_flow(..., method="numerical")`` against an exact flow on
-    ``[a, b]`` (thm-well-posed): ``exp(int_a^b L) * steps * (RTOL * R + ATOL)``.
+    """Heuristic tolerance for ``reference_flow(..., method="numerical")`` against an exact flow
+    on ``[a, b]`` (thm-well-posed): ``exp(int_a^b L) * steps * (RTOL * R + ATOL)``.
+
+    Not a proved bound: scipy controls the RMS over all components of an error *estimate*, so
+    one component may exceed its share by up to ``sqrt(n)``, and ``steps`` is not checked.
 
     DOP853 keeps its estimate of every accepted step's local error below ``RTOL |y| + ATOL``
     (``|y| <= R``); a local error made at time ``s`` reaches ``b`` multiplied by at most

@@ -138,7 +138,8 @@ def certify(field: VectorField, box, times, cells: int, budget: str | None = Non
 
     # The block part grows with the box and the box must hold it as margin: iterate
     # m <- P(m) from m = 0; it increases to the least fixed point, or diverges (too few cells).
-    # Slow convergence means the cells barely suffice; such a grid is treated as too coarse.
+    # Slow convergence means the cells barely suffice; such a grid is treated as too coarse,
+    # even when a fixed point exists (it is then missed after 200 iterations): safe, not sharp.
     if margin is None:
         guess = math.inf
         trial = 0.0

@@ -365,6 +365,6 @@ def invert_with_bound(resnet: ReLUResNet, y, iterations: int, q, roundoff=None):
     for k in range(resnet.num_blocks - 1, -1, -1):
         z, iterates = fixed_point_inverse(resnet.blocks[k], z, iterations, return_iterates=True)
         first = np.linalg.norm(iterates[1] - iterates[0], axis=-1)
-        etas.append((q[k] ** iterations * (first + rho) + rho) / (1.0 - q[k]))
+        etas.append(bounds.fixed_point_error(q[k], iterations, first + rho) + rho / (1.0 - q[k]))
     bound = bounds.blockwise_inversion_error(q, np.stack(etas[::-1]))
     return z, bound

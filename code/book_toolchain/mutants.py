@@ -1,0 +1,316 @@
+"""The mutation gate (``make mutants``): every public bound, made too optimistic, must fail a claim.
+
+For each public function of the bounds module (found with :mod:`ast`, never imported here) the
+dependent chapters are run in quick mode with that function's value scaled by 1/2 (an upper
+bound) or by 2 (a lower bound: the first entry of a ``(lower, upper)`` pair). The change is
+injected from outside the package: a ``sitecustomize.py`` on the ``PYTHONPATH`` the kernel
+inherits wraps the function in :mod:`resnet_flows.bounds` (and in every package module that
+imported it by name) as soon as the kernel starts. The library has no hook for this.
+
+A chapter depends on a bound if its source names it, or names a package function or class that
+calls it, directly or through other package functions (the call graph is read with :mod:`ast`).
+Chapters run fastest first; the first violated claim stops the search for that function.
+The table is written to ``_build/mutants.json`` and to the page ``chapters/mutation_report.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .execute import execute_chapter
+from .project import BuildError, Project
+
+PACKAGE = "resnet_flows"
+BOUNDS_MODULE = "bounds"
+UPPER_FACTOR, LOWER_FACTOR = 0.5, 2.0
+REPORT_PAGE = "mutation_report"
+
+
+@dataclass
+class Mutant:
+    """One bound made too optimistic: ``function``'s value (or one entry of it) scaled."""
+
+    function: str
+    factors: tuple[float, ...]  # one factor, or one per entry of a returned tuple
+    statement: str = ""
+    chapters: list[str] = field(default_factory=list)
+    ran: list[str] = field(default_factory=list)
+    caught_by: dict | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def name(self) -> str:
+        if len(self.factors) == 1:
+            return f"{self.function} x {self.factors[0]:g}"
+        return f"{self.function} x ({', '.join(f'{f:g}' for f in self.factors)})"
+
+
+def package_dir(project: Project) -> Path:
+    return project.root / "code" / PACKAGE
+
+
+def bound_functions(path: Path) -> dict[str, ast.FunctionDef]:
+    """Public top-level functions of the bounds module: its ``__all__`` if it has one."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    exported = None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            exported = [ast.literal_eval(e) for e in node.value.elts]
+    names = exported if exported is not None else [n for n in functions if not n.startswith("_")]
+    return {n: functions[n] for n in names if n in functions}
+
+
+def returned_pair(function: ast.FunctionDef) -> bool:
+    """Whether the function returns a literal 2-tuple: read as ``(lower, upper)``."""
+    returns = [n for n in ast.walk(function) if isinstance(n, ast.Return) and n.value is not None]
+    return bool(returns) and all(
+        isinstance(r.value, ast.Tuple) and len(r.value.elts) == 2 for r in returns
+    )
+
+
+def cited_label(function: ast.FunctionDef) -> str:
+    """The statement label the docstring cites, e.g. ``thm-main``."""
+    found = re.findall(r"\b((?:thm|prop|lem|cor|def)-[a-z0-9-]+)", ast.get_docstring(function) or "")
+    return found[-1] if found else "—"
+
+
+def mutants_of(functions: dict[str, ast.FunctionDef]) -> list[Mutant]:
+    out = []
+    for name, node in functions.items():
+        label = cited_label(node)
+        if returned_pair(node):
+            out.append(Mutant(name, (LOWER_FACTOR, 1.0), label))
+            out.append(Mutant(name, (1.0, UPPER_FACTOR), label))
+        else:
+            out.append(Mutant(name, (UPPER_FACTOR,), label))
+    return out
+
+
+def _called_names(node: ast.AST, bound_names: set[str]) -> set[str]:
+    """Names a definition calls or refers to: ``bounds.f`` as ``bounds:f``, others bare."""
+    names = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name):
+            if sub.value.id == BOUNDS_MODULE:
+                names.add(f"{BOUNDS_MODULE}:{sub.attr}")
+            else:
+                names.add(sub.attr)
+        elif isinstance(sub, ast.Name):
+            names.add(f"{BOUNDS_MODULE}:{sub.id}" if sub.id in bound_names else sub.id)
+    return names
+
+
+def package_users(project: Project, bound_names: set[str]) -> dict[str, set[str]]:
+    """For each bound, the package functions and classes that call it, transitively; a bound
+    that calls another (``averaged_euler_errors`` calls ``discrete_gronwall``) is a user as
+    ``bounds:<name>``."""
+    uses: dict[str, set[str]] = {}
+    tree = ast.parse((package_dir(project) / f"{BOUNDS_MODULE}.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            uses[f"{BOUNDS_MODULE}:{node.name}"] = _called_names(node, bound_names)
+    for path in sorted(package_dir(project).glob("*.py")):
+        if path.stem == BOUNDS_MODULE:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {
+            alias.asname or alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").endswith(BOUNDS_MODULE)
+            for alias in node.names
+        }
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                local = bound_names & imported
+                uses.setdefault(node.name, set()).update(_called_names(node, local))
+    users: dict[str, set[str]] = {}
+    for bound in bound_names:
+        found, frontier = set(), {f"{BOUNDS_MODULE}:{bound}"}
+        while frontier:
+            new = {n for n, called in uses.items() if called & frontier and n not in found}
+            found |= new
+            frontier = new
+        users[bound] = found
+    return users
+
+
+def dependent_chapters(project: Project, bound: str, users: set[str]) -> list[str]:
+    """Chapters whose source names ``bounds.<bound>``, or calls (``name(``, ``.name``) a package
+    function or class that uses it."""
+    prefix = f"{BOUNDS_MODULE}:"
+    words = [rf"\b{BOUNDS_MODULE}\.{re.escape(bound)}\b"]
+    words += [rf"\b{BOUNDS_MODULE}\.{re.escape(u[len(prefix):])}\b" if u.startswith(prefix)
+              else rf"(\.{re.escape(u)}\b|\b{re.escape(u)}\()" for u in users]
+    pattern = re.compile("|".join(words))
+    return [n for n in project.chapter_names() if pattern.search(project.source(n).read_text())]
+
+
+SITECUSTOMIZE = '''\
+# Written by book_toolchain.mutants: makes one bound of {package}.{module} too optimistic.
+import sys
+
+def _mutate():
+    import numpy as np
+    import {package}
+    module = sys.modules["{package}.{module}"]
+    original = getattr(module, {function!r})
+    factors = {factors!r}
+
+    def scale(value, factor):
+        if factor == 1.0:
+            return value
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            return max(1, int(np.ceil(value * factor)))  # a count stays a count
+        return value * factor
+
+    def mutant(*args, **kwargs):
+        value = original(*args, **kwargs)
+        if len(factors) > 1:
+            return type(value)(scale(v, f) for v, f in zip(value, factors))
+        return scale(value, factors[0])
+
+    mutant.__wrapped__ = original
+    replaced = 0
+    for name, loaded in list(sys.modules.items()):
+        if name.startswith("{package}") and getattr(loaded, {function!r}, None) is original:
+            setattr(loaded, {function!r}, mutant)
+            replaced += 1
+    # proof for the runner that the mutant is in place (site swallows errors in sitecustomize)
+    with open({mark!r}, "a") as mark:
+        mark.write(f"{{replaced}}\\n")
+
+_mutate()
+'''
+
+
+def run_mutant(project: Project, mutant: Mutant, order: list[str], out_root: Path) -> Mutant:
+    """Run the dependent chapters with the mutant until a claim fails."""
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="mutant-") as site:
+        Path(site, "sitecustomize.py").write_text(SITECUSTOMIZE.format(
+            package=PACKAGE, module=BOUNDS_MODULE, function=mutant.function,
+            factors=mutant.factors, mark=str(Path(site, "applied"))))
+        scratch = MutantProject(project.root, out_root / mutant.function / "x".join(
+            f"{f:g}" for f in mutant.factors))
+        saved = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (site, saved) if p)
+        try:
+            for name in [n for n in order if n in mutant.chapters]:
+                mutant.ran.append(name)
+                try:
+                    execute_chapter(scratch, name, {"mode": "quick", "seed": 0})
+                except BuildError as failure:
+                    violated = [c for c in scratch.ledger(name).get("claims", [])
+                                if not c["holds"]]
+                    if violated:
+                        c = violated[0]
+                        mutant.caught_by = {"chapter": name, "label": c["label"],
+                                            "kind": c.get("kind"), "quantity": c["quantity"],
+                                            "ratio": c["ratio"]}
+                    else:
+                        mutant.error = f"{name}: " + str(failure).strip().splitlines()[-2][:300]
+                    break
+                finally:
+                    if not Path(site, "applied").exists():
+                        raise BuildError(f"mutant {mutant.name} was not applied in {name}")
+                    Path(site, "applied").unlink()
+        finally:
+            if saved is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = saved
+    mutant.seconds = round(time.time() - started, 1)
+    return mutant
+
+
+class MutantProject(Project):
+    """The book with its build tree moved aside, so a mutant run leaves ``_build`` alone."""
+
+    def __init__(self, root: Path, build: Path):
+        super().__init__(root)
+        self._build = build
+
+    @property
+    def build_dir(self) -> Path:
+        return self._build
+
+
+def report_page(mutants: list[Mutant], seconds: float) -> str:
+    caught = sum(m.caught_by is not None for m in mutants)
+    lines = [
+        "# Mutation report",
+        "",
+        ("Would the checks notice a wrong constant? For every public function of "
+        "`resnet_flows.bounds`, `make mutants` ran the chapters that use it (directly or through "
+        "the package) in quick mode with the function's value halved (for the lower entry of a "
+        "`(lower, upper)` pair: doubled), injected from outside the package, and stopped at the "
+        "first claim that failed. Generated by `python -m book_toolchain.mutants`; "
+        f"**{caught} of {len(mutants)} mutants caught** in {seconds / 60:.1f} min."),
+        "",
+        "| Function (mutant) | Statement | Chapters run | Caught by | Kind | Ratio |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for m in mutants:
+        ran = ", ".join(n[:2] for n in m.ran) or "none (no dependent chapter)"
+        if m.caught_by:
+            c = m.caught_by
+            ratio = "n/a" if c["ratio"] is None else f"{c['ratio']:.3g}"
+            by, kind = f"ch {c['chapter'][:2]}, `{c['label']}`: {c['quantity']}", c["kind"]
+        else:
+            by, kind, ratio = "**not caught**" + (f" (error: {m.error})" if m.error else ""), "", ""
+        by = by.replace("|", "\\|")
+        lines.append(f"| `{m.name}` | `{m.statement}` | {ran} | {by} | {kind} | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m book_toolchain.mutants",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--root", type=Path, default=Path.cwd())
+    parser.add_argument("--only", nargs="*", default=None, help="function names to mutate")
+    args = parser.parse_args(argv)
+    project = Project(args.root.resolve())
+    functions = bound_functions(package_dir(project) / f"{BOUNDS_MODULE}.py")
+    users = package_users(project, set(functions))
+    timings = project.timings()
+    order = sorted(project.chapter_names(),
+                   key=lambda n: timings.get(n, {}).get("quick", float("inf")))
+    mutants = [m for m in mutants_of(functions) if args.only is None or m.function in args.only]
+    started = time.time()
+    out_root = project.build_dir / "mutants"
+    for i, mutant in enumerate(mutants, 1):
+        mutant.chapters = dependent_chapters(project, mutant.function, users[mutant.function])
+        run_mutant(project, mutant, order, out_root)
+        verdict = (f"caught by {mutant.caught_by['label']} ({mutant.caught_by['quantity']})"
+                   if mutant.caught_by else f"NOT CAUGHT {mutant.error or ''}")
+        print(f"[{i}/{len(mutants)}] {mutant.name}: ran {mutant.ran} in {mutant.seconds} s: "
+              f"{verdict}", flush=True)
+    seconds = time.time() - started
+    results = project.build_dir / "mutants.json"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps([asdict(m) | {"name": m.name} for m in mutants], indent=1))
+    if args.only is None:
+        (project.chapters_dir / f"{REPORT_PAGE}.md").write_text(report_page(mutants, seconds))
+    missed = [m.name for m in mutants if m.caught_by is None]
+    print(f"{len(mutants) - len(missed)} of {len(mutants)} mutants caught in {seconds:.0f} s")
+    if missed:
+        print("NOT CAUGHT: " + ", ".join(missed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
