@@ -133,4 +133,4 @@ def test_timings_table_shows_committed_full_mode_measurements(tmp_path, capsys):
     write_timing(Project(root).committed_timings_path, "01_good", "full", measured)
     assert build.main(["--root", str(root), "timings"]) == 0
     out = capsys.readouterr().out
-    assert "| 01_good | not measured yet | 2 min 05 s, 2.0 GB (2026-11-30) |" in out
+    assert "| 01_good | not measured | 2 min 05 s, 2.0 GB (2026-11-30) |" in out

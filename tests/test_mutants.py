@@ -59,6 +59,14 @@ seed = 0
 ```
 
 ```{code-cell} ipython3
+:tags: [remove-cell]
+
+from book_toolchain import check_parameters
+
+check_parameters(globals(), mode="one of quick, full", seed="int >= 0")
+```
+
+```{code-cell} ipython3
 import numpy as np
 
 from book_toolchain import record_claim

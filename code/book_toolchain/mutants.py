@@ -26,6 +26,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import claims as claims_mod
 from .execute import execute_chapter
 from .project import BuildError, Project
 
@@ -213,15 +214,16 @@ def run_mutant(project: Project, mutant: Mutant, order: list[str], out_root: Pat
                 try:
                     execute_chapter(scratch, name, {"mode": "quick", "seed": 0})
                 except BuildError as failure:
-                    violated = [c for c in scratch.ledger(name).get("claims", [])
-                                if not c["holds"]]
+                    # a failed run keeps its ledger apart from the last good one
+                    failed = claims_mod.read_ledger(scratch.failed_dir / f"{name}.json")
+                    violated = [c for c in failed.get("claims", []) if not c["holds"]]
                     if violated:
                         c = violated[0]
                         mutant.caught_by = {"chapter": name, "label": c["label"],
                                             "kind": c.get("kind"), "quantity": c["quantity"],
                                             "ratio": c["ratio"]}
                     else:
-                        mutant.error = f"{name}: " + str(failure).strip().splitlines()[-2][:300]
+                        mutant.error = f"{name}: " + str(failure).strip()[-300:]
                     break
                 finally:
                     if not Path(site, "applied").exists():
@@ -240,7 +242,8 @@ class MutantProject(Project):
     """The book with its build tree moved aside, so a mutant run leaves ``_build`` alone."""
 
     def __init__(self, root: Path, build: Path):
-        super().__init__(root)
+        # a mutant's run times are not the book's: book_timings.json stays as it is
+        super().__init__(root, record_timings=False)
         self._build = build
 
     @property
