@@ -1,0 +1,158 @@
+"""A-posteriori certificates (thm-certificate): sound on dense samples, alarmed by bad networks,
+strict about their input."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import resnet_flows as rf
+from resnet_flows import fields, measure, training
+from resnet_flows.certificate import certify_resnet, time_variation_of
+from resnet_flows.lipschitz import MLPBlock, relu_blocks
+
+K = (-np.ones(2), np.ones(2))
+
+
+def _dense_sup(states_fn, field, n=3000, times=257, seed=3):
+    """Measured sup over a random sample of K (plus its corners) and a uniform time grid."""
+    x = np.random.default_rng(seed).uniform(-1, 1, (n, 2))
+    x = np.vstack([x, [[-1, -1], [-1, 1], [1, -1], [1, 1]]])
+    grid = np.linspace(0.0, field.horizon, times)
+    return float(np.linalg.norm(states_fn(x, grid) - rf.reference_flow(field, x, grid),
+                                axis=-1).max())
+
+
+def _trainable_states(model):
+    def states(x, grid):
+        with torch.no_grad():
+            return model.states_at(torch.as_tensor(x), grid).numpy()
+    return states
+
+
+def _resnet_states(net):
+    return lambda x, grid: net.interpolate(grid, x)
+
+
+@pytest.fixture(scope="module")
+def rotation():
+    return fields.time_scaled(fields.cutoff_rotation(1.0), lambda t: 1.0 + 0.0 * np.asarray(t),
+                              lambda t: np.asarray(t, dtype=np.float64), 1.0, name="rotation")
+
+
+def test_untrained_resnet_certificate_dominates_dense_sample(rotation):
+    model = training.TrainableResNet(2, np.linspace(0, 1, 5), 8, seed=1)
+    cert = certify_resnet(model, rotation, K, cells=8, max_points=6000)
+    measured = _dense_sup(_trainable_states(model), rotation)
+    assert cert.certified and measured <= cert.bound
+    assert cert.bound <= 3 * measured  # an untrained net is far off, and the bound says so
+
+
+def test_kuhn_resnet_and_block_list_agree(rotation):
+    times = np.linspace(0, 1, 5)
+    net = measure.averaged_resnet(rotation, times, (-3 * np.ones(2), 3 * np.ones(2)), 6)
+    cert = certify_resnet(net, rotation, K, cells=8, max_points=6000)
+    assert cert.certified and _dense_sup(_resnet_states(net), rotation) <= cert.bound
+    as_list = certify_resnet(list(net.blocks), rotation, K, times, cells=8, max_points=6000)
+    assert as_list.bound == pytest.approx(cert.bound)
+
+
+def test_kuhn_box_too_small_is_refused(rotation):
+    times = np.linspace(0, 1, 3)
+    net = measure.averaged_resnet(rotation, times, (-1.05 * np.ones(2), 1.05 * np.ones(2)), 4)
+    cert = certify_resnet(net, rotation, K, cells=4, max_points=500)
+    assert not cert.certified and "leave the box" in cert.refused and cert.bound == np.inf
+
+
+def test_perturbed_weights_get_a_large_bound_never_a_false_one():
+    field = fields.periodic_drift_rotation()
+    times = np.linspace(0, 1, 9)
+    net = measure.averaged_resnet(field, times, (-3 * np.ones(2), 3 * np.ones(2)), 8)
+    good = certify_resnet(net, field, K, cells=8, max_points=8000)
+    model = training.TrainableResNet(2, times, 4, seed=0)  # same times, its own weights
+    with torch.no_grad():
+        model.w_out.mul_(40.0)  # a block far from any flow step
+    bad = certify_resnet(model, field, K, cells=8, max_points=8000)
+    assert _dense_sup(_trainable_states(model), field, n=1000) <= bad.bound
+    assert bad.bound > 10 * good.bound
+
+
+def test_spike_between_sample_points_is_covered():
+    """A narrow ReLU spike of height 0.05 centred on a cube edge: every sampled centre sees zero
+    error, so only the Lipschitz slack of the certificate can account for the spike."""
+    still = fields.time_scaled(fields.constant_drift((0.0, 0.0)), lambda t: np.ones_like(t),
+                               lambda t: np.asarray(t, dtype=np.float64), 1.0)
+    width, height = 0.01, 0.05
+    hidden = nn.Linear(2, 3, dtype=torch.float64)
+    out = nn.Linear(3, 2, dtype=torch.float64)
+    with torch.no_grad():
+        hidden.weight.copy_(torch.tensor([[1.0, 0.0]] * 3))
+        hidden.bias.copy_(torch.tensor([width, 0.0, -width]))
+        out.weight.copy_(height / width * torch.tensor([[1.0, -2.0, 1.0], [0.0, 0.0, 0.0]]))
+        out.bias.zero_()
+    block = nn.Sequential(hidden, nn.ReLU(), out)
+    cert = certify_resnet([block], still, K, [0.0, 1.0], cells=16, max_points=300, max_rounds=1)
+    x = np.array([[0.0, 0.3]])
+    with torch.no_grad():
+        spike = float(block(torch.as_tensor(x)).norm())
+    assert spike == pytest.approx(height)
+    assert cert.sampled_max < 1e-12 and cert.bound >= spike
+
+
+def test_local_lipschitz_bounds_hold_on_balls():
+    torch.manual_seed(0)
+    block = nn.Sequential(nn.Linear(2, 16, dtype=torch.float64), nn.ReLU(),
+                          nn.Linear(16, 16, dtype=torch.float64), nn.ReLU(),
+                          nn.Linear(16, 2, dtype=torch.float64))
+    (mlp,), _ = relu_blocks([block], [0.0, 1.0])
+    rng = np.random.default_rng(0)
+    centres = rng.uniform(-1, 1, (40, 2))
+    for radius in (0.01, 0.3):
+        ell = mlp.lipschitz(centres, np.full(40, radius))
+        for c, bound in zip(centres, ell):
+            u = c + radius * rng.uniform(-0.7, 0.7, (300, 2))
+            v = c + radius * rng.uniform(-0.7, 0.7, (300, 2))
+            quotient = (np.linalg.norm(u + mlp(u) - v - mlp(v), axis=1)
+                        / np.linalg.norm(u - v, axis=1))
+            assert quotient.max() <= bound * (1 + 1e-12)
+
+
+def test_time_variation_of_a_sine():
+    variation = time_variation_of(np.sin, 2.0)
+    a, b = 0.3, 0.5
+    s = np.linspace(a, b, 20001)
+    exact = 2.0 * np.trapezoid(np.abs(np.sin(s) - np.sin(0.4)), s)
+    assert variation(a, b) == pytest.approx(exact, rel=1e-6)
+
+
+@pytest.mark.parametrize("case, match", [
+    ("tanh", "net: block 0 contains Tanh"),
+    ("dimension", r"net acts on R\^3"),
+    ("times", "times must be strictly increasing"),
+    ("box", "box K"),
+    ("box_dim", "box must have dimension 2"),
+    ("field", "field must be a VectorField"),
+])
+def test_bad_input_names_the_parameter(rotation, case, match):
+    linear = lambda i, o: nn.Linear(i, o, dtype=torch.float64)
+    net, field, box, times = [nn.Sequential(linear(2, 4), nn.ReLU(), linear(4, 2))], rotation, K, [0, 1]
+    if case == "tanh":
+        net = [nn.Sequential(linear(2, 4), nn.Tanh(), linear(4, 2))]
+    elif case == "dimension":
+        net = [nn.Sequential(linear(3, 4), nn.ReLU(), linear(4, 3))]
+    elif case == "times":
+        net, times = net * 2, [0.0, 0.5, 0.5]
+    elif case == "box":
+        net = measure.averaged_resnet(rotation, [0, 1], (-0.5 * np.ones(2), np.ones(2)), 2)
+        times = None
+    elif case == "box_dim":
+        box = (-np.ones(3), np.ones(3))
+    elif case == "field":
+        field = "not a field"
+    with pytest.raises(ValueError, match=match):
+        certify_resnet(net, field, box, times, cells=2)
+
+
+def test_mlp_block_must_map_to_itself():
+    with pytest.raises(ValueError, match="net: a block maps R"):
+        MLPBlock([(np.ones((3, 2)), np.zeros(3)), (np.ones((3, 3)), np.zeros(3))])
