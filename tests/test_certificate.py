@@ -156,3 +156,16 @@ def test_bad_input_names_the_parameter(rotation, case, match):
 def test_mlp_block_must_map_to_itself():
     with pytest.raises(ValueError, match="net: a block maps R"):
         MLPBlock([(np.ones((3, 2)), np.zeros(3)), (np.ones((3, 3)), np.zeros(3))])
+
+
+def test_one_sided_lipschitz_of_cutoff_rotation_is_sound_and_sharp():
+    """lem-one-sided: <u - v, g(u) - g(v)> <= |omega| 3^{-3/2} |u - v|^2, nearly attained for
+    close pairs at |x| = sqrt(2) r along the eigenvector of sym(Dg)."""
+    g = fields.cutoff_rotation(omega=-2.0, radius=0.7, center=(0.3, -0.1))
+    rng = np.random.default_rng(0)
+    u = rng.uniform(-3, 3, (200_000, 2))
+    v = u + rng.normal(scale=10.0 ** rng.uniform(-4, 0.5, (200_000, 1)), size=(200_000, 2))
+    quotient = np.einsum("ij,ij->i", u - v, g(u) - g(v)) / np.sum((u - v) ** 2, axis=1)
+    assert quotient.max() <= g.mu * (1 + 1e-9)
+    assert quotient.max() >= 0.97 * g.mu
+    assert g.mu == pytest.approx(2.0 / 3**1.5)
