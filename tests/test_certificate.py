@@ -169,3 +169,33 @@ def test_one_sided_lipschitz_of_cutoff_rotation_is_sound_and_sharp():
     assert quotient.max() <= g.mu * (1 + 1e-9)
     assert quotient.max() >= 0.97 * g.mu
     assert g.mu == pytest.approx(2.0 / 3**1.5)
+
+
+def test_one_sided_growth_bounds_the_averaged_euler_map():
+    """lem-one-sided (2): z -> z + F_k(z) is sqrt(1 + 2 mu_k + Lambda_k^2)-Lipschitz, and for a
+    rotation that is far below 1 + Lambda_k."""
+    field = fields.periodic_drift_rotation()
+    a, b = 0.2, 0.45
+    lam, mu = float(field.lip_integral(a, b)), float(field.mu_integral(a, b))
+    growth = float(rf.bounds.one_sided_growth(np.array([lam]), np.array([mu]))[0])
+    rng = np.random.default_rng(1)
+    y = rng.uniform(-3, 3, (100_000, 2))
+    z = y + rng.normal(scale=0.05, size=y.shape)
+    step = lambda p: p + field.average(a, b, p)
+    quotient = np.linalg.norm(step(y) - step(z), axis=1) / np.linalg.norm(y - z, axis=1)
+    assert quotient.max() <= 1 + growth
+    assert growth < 0.5 * lam
+    with pytest.raises(ValueError, match="mu_integrals"):
+        rf.bounds.one_sided_growth(np.array([lam]), np.array([mu, mu]))
+
+
+def test_planner_with_mu_is_smaller_and_still_holds():
+    field = fields.periodic_drift_rotation()
+    plain = fields.periodic_drift_rotation()
+    plain.mu_bound = None
+    with_mu, without = rf.plan_flow_resnet(field, K, 0.3), rf.plan_flow_resnet(plain, K, 0.3)
+    assert with_mu.parameters[1] < without.parameters[1]
+    net = rf.build_flow_resnet(field, with_mu)
+    x = np.random.default_rng(2).uniform(-1, 1, (300, 2))
+    times = measure.evaluation_times(with_mu.times, base=128, per_block=2)
+    assert measure.space_time_error(net, field, x, times).sup <= with_mu.bound

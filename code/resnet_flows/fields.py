@@ -61,7 +61,7 @@ class VectorField:
 
     def __init__(self, f, dim, horizon, sup_bound, lip_bound, hess_bound=None, breakpoints=(),
                  *, name: str = "field", average=None, exact_flow=None, sup_primitive=None,
-                 lip_primitive=None, hess_primitive=None, mu_bound=None):
+                 lip_primitive=None, hess_primitive=None, mu_bound=None, mu_primitive=None):
         if not callable(f):
             raise ValueError(f"f must be callable f(t, x), got {type(f).__name__}")
         self.f = f
@@ -81,7 +81,8 @@ class VectorField:
         self.name = name
         self._average = average
         self._exact_flow = exact_flow
-        self._primitives = {"sup": sup_primitive, "lip": lip_primitive, "hess": hess_primitive}
+        self._primitives = {"sup": sup_primitive, "lip": lip_primitive, "hess": hess_primitive,
+                            "mu": mu_primitive}
 
     def __repr__(self) -> str:
         return f"VectorField({self.name!r}, dim={self.dim}, horizon={self.horizon})"
@@ -163,6 +164,12 @@ class VectorField:
     def lip_integral(self, a, b):
         """``int_a^b L``; vectorised over arrays ``a``, ``b``."""
         return self._integral("lip", self.lip_bound, a, b)
+
+    def mu_integral(self, a, b):
+        """``int_a^b mu`` of the one-sided Lipschitz bound (lem-one-sided); vectorised."""
+        if self.mu_bound is None:
+            raise ValueError(f"{self.name} declares no one-sided Lipschitz bound mu_bound")
+        return self._integral("mu", self.mu_bound, a, b)
 
     def hess_integral(self, a, b):
         """``int_a^b H``; vectorised over arrays ``a``, ``b``."""
@@ -301,13 +308,14 @@ def time_scaled(g: SpatialField, rate, rate_primitive, horizon: float, breakpoin
     sup, sup_p = scaled(g.sup)
     lip, lip_p = scaled(g.lip)
     hess, hess_p = scaled(g.hess) if g.hess is not None else (None, None)
-    mu = scaled(g.mu)[0] if g.mu is not None else None
+    mu, mu_p = scaled(g.mu) if g.mu is not None else (None, None)
     return VectorField(
         lambda t, x: rate(t) * g(x), g.dim, horizon, sup, lip, hess, breakpoints,
         name=name or f"a(t) * {g.name}",
         average=lambda a, b, x: (rate_primitive(b) - rate_primitive(a)) * g(x),
         exact_flow=lambda s, t, x: g.flow_map(rate_primitive(t) - rate_primitive(s), x),
         sup_primitive=sup_p, lip_primitive=lip_p, hess_primitive=hess_p, mu_bound=mu,
+        mu_primitive=mu_p,
     )
 
 
@@ -368,7 +376,8 @@ def switching(pieces, switch_times, horizon: float, name: str = "switching field
     return VectorField(
         lambda t, x: pieces[int(which(t))](x), pieces[0].dim, horizon, sup, lip, hess_fn, s,
         name=name, average=average, exact_flow=flow, sup_primitive=sup_p, lip_primitive=lip_p,
-        hess_primitive=hess_p, mu_bound=None if mus is None else piecewise(mus)[0],
+        hess_primitive=hess_p, **({} if mus is None else dict(zip(("mu_bound", "mu_primitive"),
+                                                                  piecewise(mus)))),
     )
 
 
@@ -434,7 +443,7 @@ def periodic_drift_rotation(omega: float = 1.0, radius: float = 1.0, amplitude: 
     return VectorField(
         lambda t, x: g(x) + amp * math.sin(k * t) * e1, 2, horizon, sup, g.lip, g.hess,
         name="periodic drift + rotation", average=average, sup_primitive=sup_primitive,
-        mu_bound=g.mu,
+        mu_bound=g.mu, mu_primitive=lambda t: g.mu * np.asarray(t),
         lip_primitive=lambda t: g.lip * np.asarray(t), hess_primitive=lambda t: g.hess * np.asarray(t),
     )
 
