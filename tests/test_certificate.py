@@ -1,6 +1,8 @@
 """A-posteriori certificates (thm-certificate): sound on dense samples, alarmed by bad networks,
 strict about their input."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -199,3 +201,31 @@ def test_planner_with_mu_is_smaller_and_still_holds():
     x = np.random.default_rng(2).uniform(-1, 1, (300, 2))
     times = measure.evaluation_times(with_mu.times, base=128, per_block=2)
     assert measure.space_time_error(net, field, x, times).sup <= with_mu.bound
+
+
+@pytest.mark.parametrize("make, profile", [
+    (fields.singular_rotation, lambda s: 0.5 / np.sqrt(s)),
+    (lambda: fields.time_scaled(fields.cutoff_rotation(3.0), lambda t: 1 + np.cos(9 * t),
+                                lambda t: t + np.sin(9 * t) / 9, 1.0), lambda s: 1 + np.cos(9 * s)),
+])
+def test_chord_error_of_the_flow_is_bounded(make, profile):
+    """Step 3 of thm-certificate: the flow leaves its chord on [s_j, s_{j+1}] by at most iota_j,
+    in both forms; a rotation whose speed changes fast comes close to the bound."""
+    from resnet_flows.certificate import _interpolation_errors
+
+    field = make()
+    sup_g = 1.0 if "singular" in field.name else 3.0
+    sub = np.concatenate([[0.0], np.geomspace(1e-4, 1.0, 25)])
+    first = _interpolation_errors(field, sub, None)
+    second = _interpolation_errors(field, sub, time_variation_of(profile, sup_g))
+    assert np.all(second <= first)
+    x = np.random.default_rng(0).uniform(-2, 2, (200, 2))
+    worst = 0.0
+    for j, (a, b) in enumerate(itertools.pairwise(sub)):
+        lam = np.linspace(0, 1, 21)
+        states = rf.reference_flow(field, x, a + lam * (b - a))  # x taken as states at a
+        chord = (1 - lam)[:, None, None] * states[0] + lam[:, None, None] * states[-1]
+        gap = float(np.linalg.norm(states - chord, axis=-1).max())
+        assert gap <= second[j] * (1 + 1e-6) + 1e-12
+        worst = max(worst, gap / second[j])
+    assert worst > 0.05
