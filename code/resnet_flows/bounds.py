@@ -30,6 +30,7 @@ __all__ = [
     "neural_ode_radius",
     "neural_ode_sup",
     "neural_ode_time_lipschitz",
+    "one_sided_growth",
     "perturbed_euler_error_exp",
     "perturbed_euler_errors",
     "point_euler_errors",
@@ -176,6 +177,18 @@ def discrete_gronwall(lip_integrals, local_errors) -> np.ndarray:
     log_p = np.concatenate([[0.0], np.cumsum(np.log1p(lam))])
     scaled = np.concatenate([[0.0], np.cumsum(r * np.exp(-log_p[1:]))])
     return np.exp(log_p) * scaled
+
+
+def one_sided_growth(lip_integrals, mu_integrals) -> np.ndarray:
+    """``sqrt(1 + 2 mu_k + Lambda_k^2) - 1`` (at least 0): ``z -> z + F_k(z)`` is
+    ``sqrt(1 + 2 mu_k + Lambda_k^2)``-Lipschitz when ``f`` has the one-sided Lipschitz bound
+    ``mu``, ``mu_k = int_{I_k} mu`` (lem-one-sided (2)); passed to :func:`discrete_gronwall` in
+    place of ``Lambda_k`` it keeps the recursions of thm-averaged-euler and thm-stability."""
+    lam = _nonnegative(lip_integrals, "lip_integrals")
+    mu = np.asarray(mu_integrals, dtype=np.float64)
+    if mu.shape != lam.shape or not np.all(np.isfinite(mu)):
+        raise ValueError(f"mu_integrals must be finite with shape {lam.shape}, got {mu.shape}")
+    return np.maximum(np.sqrt(np.maximum(1.0 + 2.0 * mu + lam * lam, 0.0)) - 1.0, 0.0)
 
 
 def averaged_euler_errors(lip_integrals, sup_integrals) -> np.ndarray:

@@ -61,7 +61,7 @@ class VectorField:
 
     def __init__(self, f, dim, horizon, sup_bound, lip_bound, hess_bound=None, breakpoints=(),
                  *, name: str = "field", average=None, exact_flow=None, sup_primitive=None,
-                 lip_primitive=None, hess_primitive=None):
+                 lip_primitive=None, hess_primitive=None, mu_bound=None, mu_primitive=None):
         if not callable(f):
             raise ValueError(f"f must be callable f(t, x), got {type(f).__name__}")
         self.f = f
@@ -70,6 +70,8 @@ class VectorField:
         self.sup_bound = _as_bound(sup_bound, "sup_bound")
         self.lip_bound = _as_bound(lip_bound, "lip_bound")
         self.hess_bound = _as_bound(hess_bound, "hess_bound")
+        # one-sided Lipschitz bound mu(t) >= <u - v, f(t, u) - f(t, v)> / |u - v|^2, if known
+        self.mu_bound = _as_bound(mu_bound, "mu_bound")
         if self.sup_bound is None or self.lip_bound is None:
             raise ValueError("sup_bound and lip_bound are required")
         bp = np.unique(np.asarray(breakpoints, dtype=np.float64).reshape(-1))
@@ -79,7 +81,8 @@ class VectorField:
         self.name = name
         self._average = average
         self._exact_flow = exact_flow
-        self._primitives = {"sup": sup_primitive, "lip": lip_primitive, "hess": hess_primitive}
+        self._primitives = {"sup": sup_primitive, "lip": lip_primitive, "hess": hess_primitive,
+                            "mu": mu_primitive}
 
     def __repr__(self) -> str:
         return f"VectorField({self.name!r}, dim={self.dim}, horizon={self.horizon})"
@@ -162,6 +165,12 @@ class VectorField:
         """``int_a^b L``; vectorised over arrays ``a``, ``b``."""
         return self._integral("lip", self.lip_bound, a, b)
 
+    def mu_integral(self, a, b):
+        """``int_a^b mu`` of the one-sided Lipschitz bound (lem-one-sided); vectorised."""
+        if self.mu_bound is None:
+            raise ValueError(f"{self.name} declares no one-sided Lipschitz bound mu_bound")
+        return self._integral("mu", self.mu_bound, a, b)
+
     def hess_integral(self, a, b):
         """``int_a^b H``; vectorised over arrays ``a``, ``b``."""
         if self.hess_bound is None:
@@ -204,6 +213,7 @@ class SpatialField:
     hess: float | None
     flow: Callable[[float, np.ndarray], np.ndarray] | None = None
     name: str = "g"
+    mu: float | None = None  # one-sided Lipschitz constant sup <u - v, g(u) - g(v)> / |u - v|^2
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.g(x)
@@ -231,8 +241,9 @@ def _rotation(angle: np.ndarray, v: np.ndarray) -> np.ndarray:
 def cutoff_rotation(omega: float = 1.0, radius: float = 1.0, center=(0.0, 0.0)) -> SpatialField:
     """``g(x) = omega J (x - c) / sqrt(1 + |x - c|^2 / r^2)`` in d = 2.
 
-    ``sup |g| <= omega r``, ``Lip g = |omega|``, ``H <= 8 |omega| / (3 sqrt(3) r)``; the flow
-    rotates about ``c`` with angular speed ``omega psi(|x - c|)`` on circles (closed form).
+    ``sup |g| <= omega r``, ``Lip g = |omega|``, ``H <= 8 |omega| / (3 sqrt(3) r)``, one-sided
+    Lipschitz constant ``mu = |omega| / 3^{3/2}`` (lem-one-sided); the flow rotates about ``c``
+    with angular speed ``omega psi(|x - c|)`` on circles (closed form).
     """
     omega = float(omega)
     radius = positive_float(radius, "radius")
@@ -253,7 +264,8 @@ def cutoff_rotation(omega: float = 1.0, radius: float = 1.0, center=(0.0, 0.0)) 
 
     return SpatialField(g, 2, abs(omega) * radius, abs(omega),
                         8.0 * abs(omega) / (3.0 * math.sqrt(3.0) * radius), flow,
-                        f"cutoff rotation (omega={omega}, r={radius}, c={tuple(c)})")
+                        f"cutoff rotation (omega={omega}, r={radius}, c={tuple(c)})",
+                        abs(omega) / 3.0**1.5)
 
 
 def constant_drift(velocity) -> SpatialField:
@@ -261,7 +273,7 @@ def constant_drift(velocity) -> SpatialField:
     v = np.asarray(velocity, dtype=np.float64).reshape(-1)
     return SpatialField(lambda x: np.broadcast_to(v, x.shape).copy(), v.size,
                         float(np.linalg.norm(v)), 0.0, 0.0, lambda tau, x: x + tau * v,
-                        f"constant drift {tuple(v)}")
+                        f"constant drift {tuple(v)}", 0.0)
 
 
 def saturated_field(matrix) -> SpatialField:
@@ -296,12 +308,14 @@ def time_scaled(g: SpatialField, rate, rate_primitive, horizon: float, breakpoin
     sup, sup_p = scaled(g.sup)
     lip, lip_p = scaled(g.lip)
     hess, hess_p = scaled(g.hess) if g.hess is not None else (None, None)
+    mu, mu_p = scaled(g.mu) if g.mu is not None else (None, None)
     return VectorField(
         lambda t, x: rate(t) * g(x), g.dim, horizon, sup, lip, hess, breakpoints,
         name=name or f"a(t) * {g.name}",
         average=lambda a, b, x: (rate_primitive(b) - rate_primitive(a)) * g(x),
         exact_flow=lambda s, t, x: g.flow_map(rate_primitive(t) - rate_primitive(s), x),
-        sup_primitive=sup_p, lip_primitive=lip_p, hess_primitive=hess_p,
+        sup_primitive=sup_p, lip_primitive=lip_p, hess_primitive=hess_p, mu_bound=mu,
+        mu_primitive=mu_p,
     )
 
 
@@ -324,6 +338,7 @@ def switching(pieces, switch_times, horizon: float, name: str = "switching field
     sups = np.array([p.sup for p in pieces])
     lips = np.array([p.lip for p in pieces])
     hess = None if any(p.hess is None for p in pieces) else np.array([p.hess for p in pieces])
+    mus = None if any(p.mu is None for p in pieces) else np.array([p.mu for p in pieces])
 
     def which(t):
         return np.clip(np.searchsorted(edges, t, side="right") - 1, 0, len(pieces) - 1)
@@ -361,7 +376,8 @@ def switching(pieces, switch_times, horizon: float, name: str = "switching field
     return VectorField(
         lambda t, x: pieces[int(which(t))](x), pieces[0].dim, horizon, sup, lip, hess_fn, s,
         name=name, average=average, exact_flow=flow, sup_primitive=sup_p, lip_primitive=lip_p,
-        hess_primitive=hess_p,
+        hess_primitive=hess_p, **({} if mus is None else dict(zip(("mu_bound", "mu_primitive"),
+                                                                  piecewise(mus)))),
     )
 
 
@@ -427,6 +443,7 @@ def periodic_drift_rotation(omega: float = 1.0, radius: float = 1.0, amplitude: 
     return VectorField(
         lambda t, x: g(x) + amp * math.sin(k * t) * e1, 2, horizon, sup, g.lip, g.hess,
         name="periodic drift + rotation", average=average, sup_primitive=sup_primitive,
+        mu_bound=g.mu, mu_primitive=lambda t: g.mu * np.asarray(t),
         lip_primitive=lambda t: g.lip * np.asarray(t), hess_primitive=lambda t: g.hess * np.asarray(t),
     )
 

@@ -96,6 +96,15 @@ def _interval_integrals(field, times):
     return np.asarray(field.sup_integral(a, b)), np.asarray(field.lip_integral(a, b))
 
 
+def _growth(field, times, lam):
+    """Per-step error amplification minus one: ``Lambda_k``, or with a declared one-sided
+    Lipschitz bound ``sqrt(1 + 2 mu_k + Lambda_k^2) - 1`` (lem-one-sided)."""
+    if getattr(field, "mu_bound", None) is None:
+        return lam
+    mu = np.asarray(field.mu_integral(times[:-1], times[1:]), dtype=np.float64)
+    return bounds.one_sided_growth(lam, mu)
+
+
 def _block_weights(field, times, budget, lam):
     if budget == "lipschitz":
         return lam
@@ -126,10 +135,12 @@ def certify(field: VectorField, box, times, cells: int, budget: str | None = Non
     if budget == "c2" and field.hess_bound is None:
         raise ValueError("budget='c2' needs a field with hess_bound")
     m_int, lam = _interval_integrals(field, times)
-    euler = bounds.averaged_euler_errors(lam, m_int)
+    growth = _growth(field, times, lam)
+    # thm-averaged-euler and thm-stability with the amplification 1 + growth_k per step
+    euler = bounds.discrete_gronwall(growth, lam * m_int)
     weights = _block_weights(field, times, budget, lam)
     reach = float(field.sup_integral(0.0, field.horizon))
-    pert_unit = bounds.perturbed_euler_errors(lam, weights)
+    pert_unit = bounds.discrete_gronwall(growth, weights)
 
     def block_part(grow):
         box_lower, box_upper = lower - grow, upper + grow
@@ -170,7 +181,8 @@ def _smallest_blocks(field, mesh, target):
     def parts(n):
         times = mesh_times(field, n, mesh)
         m_int, lam = _interval_integrals(field, times)
-        return bounds.averaged_euler_errors(lam, m_int).max() + m_int.max()
+        return (bounds.discrete_gronwall(_growth(field, times, lam), lam * m_int).max()
+                + m_int.max())
 
     hi = 1
     while parts(hi) > target:
