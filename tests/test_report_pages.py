@@ -49,13 +49,19 @@ def tables(source):
 def test_summary_comes_first_without_measured_and_bound_headers():
     page = pages.report_page(LEDGERS, STATEMENTS)
     head, rows = tables(page)[0]
-    assert head == ["Statement", "Kinds of evidence", "Strongest ratio", "Claims", "All hold"]
+    assert head == [
+        "Statement", "Kinds of evidence", "Strongest ratio", "Strength", "Claims", "All hold"
+    ]
     assert not ("Measured" in head and "Bound" in head)
     by_label = {r[0]: r for r in rows}
     # thm-a: the consistency claim (0.9) does not count; the attained sharpness claim does.
     assert by_label["{prf:ref}`thm-a`"][2] == "1.000"
     assert by_label["{prf:ref}`thm-a`"][1] == "bound ×1, sharpness ×1 · consistency ×1"
     assert by_label["{prf:ref}`lem-b`"][1] == "rate ×1 · kind not recorded ×1"
+    # a rate claim's ratio is a slope deviation over its tolerance, not a bound's ratio
+    assert by_label["{prf:ref}`lem-b`"][2] == "—"
+    assert by_label["{prf:ref}`thm-a`"][3] == "full strength"
+    assert by_label["{prf:ref}`lem-b`"][3] == "rate only"
     assert "{doc}`theorem_index`" in page
     assert "</downloads/claims.csv>" in page and "</downloads/claims.json>" in page
 
@@ -97,7 +103,8 @@ def test_theorem_index_counts_only_evidence_for_the_strongest_ratio():
     page = pages.theorem_index_page(LEDGERS, STATEMENTS)
     head, rows = tables(page)[0]
     assert "Strongest ratio" in head
-    assert rows[0][5] == "1.000" and rows[1][5] == "1.000"  # 0.99996 to 4 digits
+    assert rows[0][5] == "1.000" and rows[0][6] == "full strength"
+    assert rows[1][5] == "—" and rows[1][6] == "rate only"  # only a rate claim
 
 
 def test_rerun_box_is_compact_and_names_the_missing_mode():

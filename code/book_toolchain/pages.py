@@ -3,7 +3,10 @@
 Claim kinds (``claim["kind"]``): ``bound``, ``sharpness`` and ``rate`` compare a measurement
 with what a theorem predicts and count as *evidence*; ``consistency``, ``design`` and
 ``example`` do not. A statement's *strongest ratio* is the largest measured/bound ratio over
-its evidence claims: the closer to 1, the tighter the theorem's bound was tested.
+its bound and sharpness claims (a rate claim's ratio is a slope deviation over its tolerance,
+not a bound's ratio): the closer to 1, the tighter the theorem's bound was tested. Its
+*strength* is :func:`book_toolchain.claims.strength_by_label`'s status, which keeps the notes a
+chapter records with ``record_strength_note``.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ import json
 import re
 from typing import Any
 
+from .claims import EVIDENCE_KINDS, strength_by_label
+from .claims import KINDS as CLAIM_KINDS
 from .project import INDEXED_KINDS, Statement
 
-EVIDENCE_KINDS = ("bound", "sharpness", "rate")
-CLAIM_KINDS = (*EVIDENCE_KINDS, "consistency", "design", "example")
 UNKNOWN_KIND = "kind not recorded"
 # A ratio this close to 1 is an attained bound (measured == bound up to round-off).
 ATTAINED_TOLERANCE = 1e-12
@@ -42,13 +45,21 @@ def number(value: float) -> str:
 
 
 def attained(claim: dict[str, Any]) -> bool:
-    return abs(claim["ratio"] - 1.0) <= ATTAINED_TOLERANCE
+    return claim.get("ratio") is not None and abs(claim["ratio"] - 1.0) <= ATTAINED_TOLERANCE
+
+
+def bound_text(claim: dict[str, Any]) -> str:
+    """The bound; a lower bound (``relation '>='``, measured >= bound) is marked ≥."""
+    prefix = "≥ " if claim.get("relation") == ">=" else ""
+    return prefix + number(claim["bound"])
 
 
 def format_ratio(claim: dict[str, Any]) -> str:
     """The ratio to 4 significant digits; an attained bound is marked, and a ratio that only
     rounds to 1 gets the digits that show it is not 1."""
-    ratio = claim["ratio"]
+    ratio = claim.get("ratio")
+    if ratio is None:  # a lower-bound claim that fails with measured <= 0
+        return "—"
     if attained(claim):
         return "**1** (attained)"
     text = number(ratio)
@@ -64,8 +75,20 @@ def claim_kind(claim: dict[str, Any]) -> str | None:
 
 
 def strongest_ratio(claims: list[dict[str, Any]]) -> float | None:
-    ratios = [c["ratio"] for c in claims if claim_kind(c) in EVIDENCE_KINDS]
+    ratios = [
+        c["ratio"]
+        for c in claims
+        if claim_kind(c) in ("bound", "sharpness") and c.get("ratio") is not None
+    ]
     return max(ratios) if ratios else None
+
+
+def strength(ledgers: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Per label, its strength status (full strength, rate only, not tested at full strength,
+    no evidence), from the claims and the chapters' strength notes."""
+    claims = [{**c, "kind": claim_kind(c)} for _, c in _claims(ledgers)]
+    notes = [n for ledger in ledgers.values() for n in ledger.get("strength_notes", [])]
+    return {label: e["status"] for label, e in strength_by_label(claims, notes).items()}
 
 
 def kinds_summary(claims: list[dict[str, Any]]) -> str:
@@ -165,26 +188,33 @@ def report_page(ledgers: dict[str, dict[str, Any]], statements: list[Statement])
         "",
         "## Summary by statement",
         "",
-        "Strongest ratio: the largest measured/bound ratio among the evidence claims.",
+        (
+            "Strongest ratio: the largest measured/bound ratio among the bound and sharpness "
+            "claims. Strength: *full strength* when it is at least 0.5, so that a constant "
+            "twice too optimistic would fail; otherwise the chapter says why (*rate only*, "
+            "*not tested at full strength*)."
+        ),
         "",
-        "| Statement | Kinds of evidence | Strongest ratio | Claims | All hold |",
-        "| --- | --- | --- | --- | --- |",
+        "| Statement | Kinds of evidence | Strongest ratio | Strength | Claims | All hold |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     by_label: dict[str, list[dict[str, Any]]] = {}
     for _, claim in all_claims:
         by_label.setdefault(claim["label"], []).append(claim)
     ordered = [s.label for s in statements if s.label in by_label]
     ordered += sorted(set(by_label) - set(ordered))
+    status = strength(ledgers)
     for label in ordered:
         checks = by_label[label]
         strongest = strongest_ratio(checks)
         lines.append(
             f"| {_ref(label, labels)} | {kinds_summary(checks)} "
-            f"| {'—' if strongest is None else number(strongest)} | {len(checks)} "
+            f"| {'—' if strongest is None else number(strongest)} | {status.get(label, '—')} "
+            f"| {len(checks)} "
             f"| {'yes' if all(c['holds'] for c in checks) else '**NO**'} |"
         )
     if not all_claims:
-        lines.append("| — | — | — | 0 | — |")
+        lines.append("| — | — | — | — | 0 | — |")
     lines += [
         "",
         "## Runs",
@@ -207,13 +237,13 @@ def report_page(ledgers: dict[str, dict[str, Any]], statements: list[Statement])
         )
     lines += ["", "## Claims by chapter", "", "Each chapter's claims, largest ratio first.", ""]
     for name, ledger in ledgers.items():
-        claims = sorted(ledger.get("claims", []), key=lambda c: -c["ratio"])
+        claims = sorted(ledger.get("claims", []), key=lambda c: -(c.get("ratio") or 0.0))
         if not claims:
             continue
         holding = "all hold" if all(c["holds"] for c in claims) else "some do NOT hold"
         title = (
             f"Chapter {_chapter_number(name)}: {len(claims)} claims, "
-            f"largest ratio {number(claims[0]['ratio'])}, {holding}"
+            f"largest ratio {number(claims[0].get('ratio') or 0.0)}, {holding}"
         )
         lines += [
             f":::{{dropdown}} {title}",
@@ -227,7 +257,7 @@ def report_page(ledgers: dict[str, dict[str, Any]], statements: list[Statement])
             lines.append(
                 f"| {_ref(claim['label'], labels)} | {claim_kind(claim) or '—'} "
                 f"| {pretty_quantity(claim['quantity'])} | {number(claim['measured'])} "
-                f"| {number(claim['bound'])} | {format_ratio(claim)} "
+                f"| {bound_text(claim)} | {format_ratio(claim)} "
                 f"| {'yes' if claim['holds'] else '**NO**'} |"
             )
         lines += [":::", ""]
@@ -274,9 +304,10 @@ def theorem_index_page(ledgers: dict[str, dict[str, Any]], statements: list[Stat
             "claims (bound, sharpness, rate), and whether all of them hold."
         ),
         "",
-        "| Chapter | Statement | Title | Claims | Kinds | Strongest ratio | Status |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| Chapter | Statement | Title | Claims | Kinds | Strongest ratio | Strength | Status |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    status_of = strength(ledgers)
     for s in statements:
         if s.kind not in INDEXED_KINDS:
             continue
@@ -290,9 +321,10 @@ def theorem_index_page(ledgers: dict[str, dict[str, Any]], statements: list[Stat
         lines.append(
             f"| {{doc}}`{s.chapter}` | {ref} | {cell(s.title) or '—'} | {len(checks)} "
             f"| {kinds_summary(checks) if checks else '—'} "
-            f"| {'—' if strongest is None else number(strongest)} | {status} |"
+            f"| {'—' if strongest is None else number(strongest)} "
+            f"| {status_of.get(s.label or '', '—')} | {status} |"
         )
     if not any(s.kind in INDEXED_KINDS for s in statements):
-        lines.append("| — | no statements yet | | | | | |")
+        lines.append("| — | no statements yet | | | | | | |")
     return "\n".join(lines) + "\n"
 
