@@ -21,7 +21,8 @@ CATALOGUE = {
 def plain_copy(field):
     """The same f and bounds without closed forms: integrals and averages by quadrature."""
     return VectorField(field.f, field.dim, field.horizon, field.sup_bound, field.lip_bound,
-                       field.hess_bound, field.breakpoints)
+                       field.hess_bound, field.breakpoints,
+                       singular_times=list(zip(field.singular_times, field.singular_exponents)))
 
 
 @pytest.mark.parametrize("name", CATALOGUE)

@@ -83,12 +83,27 @@ def mesh_times(field: VectorField, blocks: int, mesh: str = "uniform") -> np.nda
     if total == 0:
         return T * np.arange(blocks + 1) / blocks
     targets = total * np.arange(1, blocks) / blocks
-    lo, hi = np.zeros_like(targets), np.full_like(targets, T)
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        below = np.asarray(field.sup_integral(np.zeros_like(mid), mid)) < targets
-        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
-    return np.concatenate([[0.0], 0.5 * (lo + hi), [T]])
+    inverse = getattr(field.cumulative("sup"), "inverse", None)  # the field's cumulative table
+    if inverse is not None:
+        inner = inverse(targets)
+    else:
+        lo, hi = np.zeros_like(targets), np.full_like(targets, T)
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            below = np.asarray(field.sup_integral(np.zeros_like(mid), mid)) < targets
+            lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+        inner = 0.5 * (lo + hi)
+    times = np.concatenate([[0.0], inner, [T]])
+    # Near an interior t* with exponent beta the block of mass M has length ~ M^{1/(1-beta)},
+    # possibly below the spacing of floats at t*: such nodes collide and are moved apart by one
+    # float (the blocks' actual masses are what the certificates use).
+    collisions = np.nonzero(np.diff(times) <= 0)[0]
+    for i in range(collisions[0] if collisions.size else times.size, times.size - 1):
+        times[i + 1] = max(times[i + 1], np.nextafter(times[i], np.inf))
+    if np.any(np.diff(times) <= 0):
+        raise ValueError(f"blocks={blocks} is too many for a graded mesh of {field.name} "
+                         "in floating point")
+    return times
 
 
 def _interval_integrals(field, times):
