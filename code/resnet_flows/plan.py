@@ -85,7 +85,11 @@ def mesh_times(field: VectorField, blocks: int, mesh: str = "uniform") -> np.nda
     targets = total * np.arange(1, blocks) / blocks
     inverse = getattr(field.cumulative("sup"), "inverse", None)  # the field's cumulative table
     if inverse is not None:
-        inner = inverse(targets)
+        # The planner asks for the same N under every share of eps: invert the table once.
+        cached = field.cumulative("sup").meshes
+        if blocks not in cached:
+            cached[blocks] = inverse(targets)
+        inner = cached[blocks].copy()
     else:
         lo, hi = np.zeros_like(targets), np.full_like(targets, T)
         for _ in range(60):

@@ -161,6 +161,7 @@ class CumulativeTable:
             self.cums.append(np.concatenate([[0.0], np.cumsum(masses)]))
             totals.append(self.cums[-1][-1])
         self.offsets = np.concatenate([[0.0], np.cumsum(totals)])
+        self.meshes = {}  # equal-mass nodes by number of blocks (see plan.mesh_times)
 
     def _integrand(self, seg, u):
         t, w = seg.time_and_weight(u)
