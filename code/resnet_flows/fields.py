@@ -235,7 +235,8 @@ def _rotation(angle: np.ndarray, v: np.ndarray) -> np.ndarray:
 def cutoff_rotation(omega: float = 1.0, radius: float = 1.0, center=(0.0, 0.0)) -> SpatialField:
     """``g(x) = omega J (x - c) / sqrt(1 + |x - c|^2 / r^2)`` in d = 2.
 
-    ``sup |g| <= omega r``, ``Lip g = |omega|``, ``H <= 8 |omega| / (3 sqrt(3) r)``; the flow
+    ``sup |g| <= omega r``, ``Lip g = |omega|``, ``H = 48 |omega| / (25 sqrt(5) r)`` (sharp, attained
+    at ``|x - c| = r / 2`` with ``u`` parallel to ``x - c``; lem-cutoff-rotation); the flow
     rotates about ``c`` with angular speed ``omega psi(|x - c|)`` on circles (closed form).
     """
     omega = float(omega)
@@ -256,7 +257,7 @@ def cutoff_rotation(omega: float = 1.0, radius: float = 1.0, center=(0.0, 0.0)) 
         return c + _rotation(omega * psi(v) * tau, v)
 
     return SpatialField(g, 2, abs(omega) * radius, abs(omega),
-                        8.0 * abs(omega) / (3.0 * math.sqrt(3.0) * radius), flow,
+                        48.0 * abs(omega) / (25.0 * math.sqrt(5.0) * radius), flow,
                         f"cutoff rotation (omega={omega}, r={radius}, c={tuple(c)})")
 
 
