@@ -135,3 +135,13 @@ def test_random_singular_times_and_exponents(tstar, beta, split):
     got = rf.reference_flow(user, X, times)
     want = rf.reference_flow(exact, X, times, method="exact")
     assert np.max(np.abs(got - want)) <= 1e-8
+
+
+def test_graded_mesh_of_a_closed_form_field_resolves_nodes_below_2_to_the_minus_60():
+    """Defect: bisection in t on the closed-form primitive stops at 2^-60 T, but for beta = 0.9
+    at t* = 0 the first node is T N^-10 (1e-24 for N = 256): all first nodes collapse onto one."""
+    exact, _ = power_pair(0.0, 0.9)
+    times = rf.mesh_times(exact, 256, "graded")
+    assert times[1] == pytest.approx(256.0**-10, rel=1e-9)
+    masses = exact.sup_integral(times[:-1], times[1:])
+    assert np.ptp(masses) <= 1e-9 * masses.mean()

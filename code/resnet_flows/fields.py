@@ -151,11 +151,12 @@ class VectorField:
         primitive = self.cumulative(kind)
         return np.asarray(primitive(b) - primitive(a), dtype=np.float64)[()]
 
-    def cumulative(self, kind: str):
+    def cumulative(self, kind: str, table: bool = False):
         """``t -> int_0^t`` of the bound ``kind`` (``"sup"``, ``"lip"``, ``"hess"``): the closed-form
-        primitive, else a :class:`~resnet_flows.singular.CumulativeTable` built once per field."""
+        primitive (unless ``table``), else a :class:`~resnet_flows.singular.CumulativeTable`
+        built once per field (it can be inverted, also next to singular times)."""
         bound = {"sup": self.sup_bound, "lip": self.lip_bound, "hess": self.hess_bound}[kind]
-        if self._primitives[kind] is not None:
+        if self._primitives[kind] is not None and not table:
             return self._primitives[kind]
         if kind not in self._tables:
             self._tables[kind] = singular.CumulativeTable(self, bound, f"{kind}_bound")

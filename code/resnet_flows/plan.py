@@ -83,10 +83,13 @@ def mesh_times(field: VectorField, blocks: int, mesh: str = "uniform") -> np.nda
     if total == 0:
         return T * np.arange(blocks + 1) / blocks
     targets = total * np.arange(1, blocks) / blocks
-    inverse = getattr(field.cumulative("sup"), "inverse", None)  # the field's cumulative table
+    # Bisection in t cannot place nodes closer than 2^-60 T to a singular time (t_1 = T N^-10
+    # for beta = 0.9): there the table is inverted in its variable u instead.
+    table = field.cumulative("sup", table=bool(field.singular_times.size))
+    inverse = getattr(table, "inverse", None)
     if inverse is not None:
         # The planner asks for the same N under every share of eps: invert the table once.
-        cached = field.cumulative("sup").meshes
+        cached = table.meshes
         if blocks not in cached:
             cached[blocks] = inverse(targets)
         inner = cached[blocks].copy()

@@ -18,7 +18,7 @@ import numpy as np
 from ._validate import positive_float, positive_int
 from .fields import VectorField, cutoff_rotation, saturated_field, time_scaled
 
-__all__ = ["interior_singular_field", "takagi", "takagi_field", "takagi_holder_constant",
+__all__ = ["interior_singular_field", "power_singular_rotation", "takagi", "takagi_field", "takagi_holder_constant",
            "takagi_primitive"]
 
 
@@ -121,3 +121,24 @@ def interior_singular_field(tstar: float = 0.61, beta: float = 0.9, strength: fl
                        lambda t: rate(t) * hess * speed(t) ** 2,
                        singular_times=((tstar, beta),),
                        name=f"interior singular field |t - {tstar}|^-{beta}")
+
+
+def power_singular_rotation(beta: float = 0.9, tstar: float = 0.0, strength: float = 0.02,
+                            horizon: float = 1.0) -> VectorField:
+    """``f(t, x) = c |t - t*|^{-beta} g(x)``, ``g`` the cut-off rotation (``omega = r = 1``), with
+    the singular time declared; closed forms by the time change
+    ``A(t) = c sgn(t - t*) |t - t*|^{1 - beta} / (1 - beta)`` (prop-field-constants)."""
+    c = positive_float(strength, "strength")
+    tstar = float(tstar)
+    g = cutoff_rotation(1.0, 1.0)
+
+    def rate(t):
+        with np.errstate(divide="ignore"):
+            return c * np.abs(np.asarray(t, dtype=np.float64) - tstar) ** (-beta)
+
+    def primitive(t):
+        s = np.asarray(t, dtype=np.float64) - tstar
+        return c * np.sign(s) * np.abs(s) ** (1.0 - beta) / (1.0 - beta)
+
+    return time_scaled(g, rate, primitive, horizon, singular_times=((tstar, beta),),
+                       name=f"{c} |t - {tstar}|^-{beta} g")
