@@ -145,3 +145,15 @@ def test_graded_mesh_of_a_closed_form_field_resolves_nodes_below_2_to_the_minus_
     assert times[1] == pytest.approx(256.0**-10, rel=1e-9)
     masses = exact.sup_integral(times[:-1], times[1:])
     assert np.ptp(masses) <= 1e-9 * masses.mean()
+
+
+def test_block_search_stops_at_the_floating_point_floor():
+    """Defect: next to t* = 0.61 with beta = 0.9 no graded block is lighter than the mass between
+    two floats (~0.036 here); the doubling search ran to 2^22 blocks (minutes) before failing."""
+    from resnet_flows import plan, rough
+
+    field = rough.interior_singular_field(tstar=0.61, beta=0.9, strength=0.1)
+    with pytest.raises(ValueError, match="stall"):
+        plan._smallest_blocks(field, "graded", 0.01)
+    box = (-np.ones(2), np.ones(2))
+    assert rf.plan_flow_resnet(field, box, 0.25, mesh="graded").bound <= 0.25

@@ -193,11 +193,17 @@ def _smallest_blocks(field, mesh, target):
         m_int, lam = _interval_integrals(field, times)
         return bounds.averaged_euler_errors(lam, m_int).max() + m_int.max()
 
-    hi = 1
-    while parts(hi) > target:
+    hi, last = 1, parts(1)
+    while last > target:
         hi *= 2
         if hi > 2**22:
             raise ValueError(f"no partition with fewer than {2**22} blocks reaches {target:.3g}")
+        now = parts(hi)
+        if hi >= 64 and now > 0.99 * last:
+            # Stalled: next to a singular time the graded blocks cannot get lighter than the
+            # mass between two adjacent floats (|t - t*|^-beta, beta near 1).
+            raise ValueError(f"the parts stall at {now:.3g} > {target:.3g} from N = {hi // 2} on")
+        last = now
     lo = hi // 2
     while hi - lo > 1:
         mid = (lo + hi) // 2
@@ -224,7 +230,10 @@ def plan_flow_resnet(field: VectorField, box, eps: float, mesh="uniform",
     best = None
     for share in _SPLITS:
         if fixed_times is None:
-            n_blocks = _smallest_blocks(field, mesh, (1 - share) * eps)
+            try:
+                n_blocks = _smallest_blocks(field, mesh, (1 - share) * eps)
+            except ValueError:  # this share leaves too little for Euler and interpolation
+                continue
             times = mesh_times(field, n_blocks, mesh)
         else:
             times = fixed_times
