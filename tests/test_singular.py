@@ -125,6 +125,17 @@ def test_segments_have_one_singular_end_each():
     assert [s.beta for s in segs] == [0.5, 0.9, 0.9, 0.2]
 
 
+def test_singular_time_one_float_below_the_horizon():
+    """Defect (found by hypothesis): with t* = nextafter(1, 0) the piece [t*, 1] holds no float
+    strictly inside, and the field was evaluated at t* itself."""
+    tstar = np.nextafter(1.0, 0.0)
+    exact, user = power_pair(tstar, 0.5)
+    assert abs(user.sup_integral(0.0, 1.0) - exact.sup_integral(0.0, 1.0)) <= 1e-11
+    got = rf.reference_flow(user, X, [0.0, 0.5, 1.0])
+    want = rf.reference_flow(exact, X, [0.0, 0.5, 1.0], method="exact")
+    assert np.max(np.abs(got - want)) <= 1e-8
+
+
 @settings(max_examples=25, deadline=None)
 @given(tstar=st.floats(0.0, 1.0), beta=st.floats(0.05, 0.95), split=st.floats(0.05, 0.95))
 def test_random_singular_times_and_exponents(tstar, beta, split):

@@ -101,8 +101,10 @@ class Segment:
         margin = 1e-13 * max(1.0, abs(lo), abs(hi))
         if hi - lo > 4 * margin:
             inner = (lo + margin, hi - margin)
-        else:
+        elif np.nextafter(lo, hi) <= np.nextafter(hi, lo):
             inner = (np.nextafter(lo, hi), np.nextafter(hi, lo))
+        else:  # no float strictly inside (a piece one float long): the end away from e
+            inner = (self.o, self.o)
         t = np.clip(self.e + (self.o - self.e) * u**self.p, *inner)
         if self.beta == 0.0:
             return t, np.full(np.shape(t), abs(self.o - self.e))
