@@ -21,7 +21,8 @@ CATALOGUE = {
 def plain_copy(field):
     """The same f and bounds without closed forms: integrals and averages by quadrature."""
     return VectorField(field.f, field.dim, field.horizon, field.sup_bound, field.lip_bound,
-                       field.hess_bound, field.breakpoints)
+                       field.hess_bound, field.breakpoints,
+                       singular_times=list(zip(field.singular_times, field.singular_exponents)))
 
 
 @pytest.mark.parametrize("name", CATALOGUE)
@@ -95,6 +96,25 @@ def test_cutoff_rotation_hessian_bound_by_finite_differences():
     # the difference quotient is D^2 g at an intermediate point up to O(step^2 |D^4 g|)
     assert np.max(np.linalg.norm(second, axis=1)) <= g.hess * (1 + 1e-4)
     assert np.max(np.linalg.norm(second, axis=1)) >= 0.5 * g.hess
+
+
+def test_cutoff_rotation_hessian_constant_is_attained():
+    """Defect: the former 8|w|/(3 sqrt3 r) is 1.79 times the supremum; the constant must be
+    attained at |x - c| = r/2 with u parallel to x - c, and not exceeded in any direction there."""
+    omega, r, c = -1.3, 0.7, np.array([0.2, -0.1])
+    g = fields.cutoff_rotation(omega, r, c)
+    angles = np.linspace(0, 2 * np.pi, 721)
+    e = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    x = c + 0.5 * r * e
+    step = 1e-4
+    along = np.linalg.norm(g(x + step * e) - 2 * g(x) + g(x - step * e), axis=1) / step**2
+    assert along.max() == pytest.approx(g.hess, rel=1e-6)
+    radii = r * np.linspace(0.01, 5, 400)
+    for u_angle in np.linspace(0, np.pi, 37):  # every direction u relative to x - c = s e_1
+        u = np.array([np.cos(u_angle), np.sin(u_angle)])
+        y = c + radii[:, None] * np.array([1.0, 0.0])
+        q = np.linalg.norm(g(y + step * u) - 2 * g(y) + g(y - step * u), axis=1) / step**2
+        assert q.max() <= g.hess * (1 + 1e-6)
 
 
 def test_singular_field_cannot_be_evaluated_at_zero():

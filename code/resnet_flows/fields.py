@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate
 
+from . import singular
 from ._validate import as_points, positive_float, positive_int
 
 __all__ = [
@@ -35,10 +36,6 @@ __all__ = [
     "time_scaled",
 ]
 
-# Kinks of |t - t*|^alpha and jumps make quadrature lose accuracy: integrals are split there.
-_QUAD_OPTIONS = {"limit": 500, "epsabs": 1e-14, "epsrel": 1e-12}
-
-
 def _as_bound(value, name: str):
     """A bound given as a number (constant in time) or a callable of ``t``; vectorised in ``t``."""
     if value is None:
@@ -56,12 +53,16 @@ class VectorField:
     ``lip_bound``, ``hess_bound`` are ``m(t)``, ``L(t)``, ``H(t)`` (numbers or callables of ``t``).
     Optional keyword arguments: ``average(a, b, x)`` in closed form; ``sup_primitive`` etc.,
     antiderivatives of the bounds; ``exact_flow(s, t, x)``, the state at ``t`` of the solution
-    through ``x`` at ``s``.
+    through ``x`` at ``s``; ``singular_times``, pairs ``(t*, beta)`` (or ``{t*: beta}``),
+    ``0 < beta < 1``, where ``f`` and its bounds are ``O(|t - t*|^{-beta})``: they become
+    breakpoints, and integrals without a primitive, averages without a closed form and the
+    numerical flow use the change of variables of :mod:`resnet_flows.singular` there.
     """
 
     def __init__(self, f, dim, horizon, sup_bound, lip_bound, hess_bound=None, breakpoints=(),
                  *, name: str = "field", average=None, exact_flow=None, sup_primitive=None,
-                 lip_primitive=None, hess_primitive=None, mu_bound=None, mu_primitive=None):
+                 lip_primitive=None, hess_primitive=None, mu_bound=None, mu_primitive=None,
+                 singular_times=()):
         if not callable(f):
             raise ValueError(f"f must be callable f(t, x), got {type(f).__name__}")
         self.f = f
@@ -77,7 +78,10 @@ class VectorField:
         bp = np.unique(np.asarray(breakpoints, dtype=np.float64).reshape(-1))
         if bp.size and (not np.all(np.isfinite(bp)) or bp[0] < 0 or bp[-1] > self.horizon):
             raise ValueError(f"breakpoints must lie in [0, {self.horizon}], got {breakpoints!r}")
-        self.breakpoints = bp
+        self.singular_times, self.singular_exponents = singular.parse_singular_times(
+            singular_times, self.horizon)
+        self.breakpoints = np.union1d(bp, self.singular_times)
+        self._tables = {}  # cumulative integrals of m, L, H: built once, reused by every mesh
         self.name = name
         self._average = average
         self._exact_flow = exact_flow
@@ -148,14 +152,19 @@ class VectorField:
 
     def _integral(self, kind: str, bound, a, b):
         a, b = self._check_interval(a, b)
-        primitive = self._primitives[kind]
-        if primitive is not None:
-            return np.asarray(primitive(b) - primitive(a), dtype=np.float64)[()]
-        out = np.empty(a.shape)
-        for idx in np.ndindex(a.shape):
-            out[idx] = sum(integrate.quad(bound, lo, hi, **_QUAD_OPTIONS)[0]
-                           for lo, hi in self.pieces(float(a[idx]), float(b[idx])))
-        return out[()]
+        primitive = self.cumulative(kind)
+        return np.asarray(primitive(b) - primitive(a), dtype=np.float64)[()]
+
+    def cumulative(self, kind: str, table: bool = False):
+        """``t -> int_0^t`` of the bound ``kind`` (``"sup"``, ``"lip"``, ``"hess"``): the closed-form
+        primitive (unless ``table``), else a :class:`~resnet_flows.singular.CumulativeTable`
+        built once per field (it can be inverted, also next to singular times)."""
+        bound = {"sup": self.sup_bound, "lip": self.lip_bound, "hess": self.hess_bound}[kind]
+        if self._primitives[kind] is not None and not table:
+            return self._primitives[kind]
+        if kind not in self._tables:
+            self._tables[kind] = singular.CumulativeTable(self, bound, f"{kind}_bound")
+        return self._tables[kind]
 
     def sup_integral(self, a, b):
         """``int_a^b m``; vectorised over arrays ``a``, ``b``."""
@@ -181,7 +190,8 @@ class VectorField:
     def average(self, a: float, b: float, x) -> np.ndarray:
         """``F(a, b, x) = int_a^b f(s, x) ds`` for points ``x`` of shape ``(n, dim)``.
 
-        Closed form where the field supplies it, else adaptive quadrature per smooth piece.
+        Closed form where the field supplies it, else adaptive quadrature per smooth piece, in
+        the variable ``u`` of :mod:`resnet_flows.singular` (bounded integrand at singular times).
         """
         a, b = float(a), float(b)
         self._check_interval(a, b)
@@ -189,11 +199,7 @@ class VectorField:
         if self._average is not None:
             out = np.asarray(self._average(a, b, x), dtype=np.float64)
         else:
-            out = np.zeros_like(x)
-            for lo, hi in self.pieces(a, b):
-                val, _ = integrate.quad_vec(lambda s: self.f(s, x), lo, hi, epsabs=1e-13,
-                                            epsrel=1e-12, limit=500)
-                out += val
+            out = singular.segment_average(self, a, b, x)
         if out.shape != x.shape or not np.all(np.isfinite(out)):
             raise ValueError(f"average of {self.name} over [{a}, {b}] is not finite")
         return out
@@ -241,7 +247,8 @@ def _rotation(angle: np.ndarray, v: np.ndarray) -> np.ndarray:
 def cutoff_rotation(omega: float = 1.0, radius: float = 1.0, center=(0.0, 0.0)) -> SpatialField:
     """``g(x) = omega J (x - c) / sqrt(1 + |x - c|^2 / r^2)`` in d = 2.
 
-    ``sup |g| <= omega r``, ``Lip g = |omega|``, ``H <= 8 |omega| / (3 sqrt(3) r)``, one-sided
+    ``sup |g| <= omega r``, ``Lip g = |omega|``, ``H = 48 |omega| / (25 sqrt(5) r)`` (sharp, attained
+    at ``|x - c| = r / 2`` with ``u`` parallel to ``x - c``; lem-cutoff-rotation), one-sided
     Lipschitz constant ``mu = |omega| / 3^{3/2}`` (lem-one-sided); the flow rotates about ``c``
     with angular speed ``omega psi(|x - c|)`` on circles (closed form).
     """
@@ -263,7 +270,7 @@ def cutoff_rotation(omega: float = 1.0, radius: float = 1.0, center=(0.0, 0.0)) 
         return c + _rotation(omega * psi(v) * tau, v)
 
     return SpatialField(g, 2, abs(omega) * radius, abs(omega),
-                        8.0 * abs(omega) / (3.0 * math.sqrt(3.0) * radius), flow,
+                        48.0 * abs(omega) / (25.0 * math.sqrt(5.0) * radius), flow,
                         f"cutoff rotation (omega={omega}, r={radius}, c={tuple(c)})",
                         abs(omega) / 3.0**1.5)
 
@@ -296,7 +303,7 @@ def saturated_field(matrix) -> SpatialField:
 
 
 def time_scaled(g: SpatialField, rate, rate_primitive, horizon: float, breakpoints=(),
-                name: str | None = None) -> VectorField:
+                name: str | None = None, singular_times=()) -> VectorField:
     """``f(t, x) = a(t) g(x)`` with ``a >= 0`` integrable and ``A`` its primitive.
 
     Bounds ``m = a sup|g|``, ``L = a Lip g``, ``H = a H_g``; averages ``(A(b) - A(a)) g`` and the
@@ -315,7 +322,7 @@ def time_scaled(g: SpatialField, rate, rate_primitive, horizon: float, breakpoin
         average=lambda a, b, x: (rate_primitive(b) - rate_primitive(a)) * g(x),
         exact_flow=lambda s, t, x: g.flow_map(rate_primitive(t) - rate_primitive(s), x),
         sup_primitive=sup_p, lip_primitive=lip_p, hess_primitive=hess_p, mu_bound=mu,
-        mu_primitive=mu_p,
+        mu_primitive=mu_p, singular_times=singular_times,
     )
 
 
@@ -397,7 +404,7 @@ def singular_rotation(strength: float = 0.5, omega: float = 1.0, radius: float =
             return (c / np.sqrt(t))[()]
 
     return time_scaled(g, rate, lambda t: 2.0 * c * np.sqrt(t), horizon, breakpoints=(0.0,),
-                       name=f"singular rotation {c} t^(-1/2) g")
+                       name=f"singular rotation {c} t^(-1/2) g", singular_times=((0.0, 0.5),))
 
 
 def switching_rotations(switches: int = 7, omega: float = 2.0, radius: float = 1.0,

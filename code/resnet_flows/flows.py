@@ -14,6 +14,7 @@ import itertools
 import numpy as np
 from scipy import integrate
 
+from . import singular
 from ._validate import as_points
 
 __all__ = ["ATOL", "RTOL", "SKIP_MASS", "reference_flow"]
@@ -112,7 +113,9 @@ def reference_flow(field, x0, times, method: str = "auto") -> np.ndarray:
 
     Returns ``(len(times), n, dim)``. ``method``: ``"exact"`` (the field's closed form),
     ``"numerical"`` (DOP853, ``rtol = 1e-11``, ``atol = 1e-12``, restarted at every breakpoint),
-    or ``"auto"`` (exact where available). Decreasing ``times`` give the backward flow.
+    or ``"auto"`` (exact where available). Decreasing ``times`` give the backward flow. A field
+    with declared ``singular_times`` is solved in the variable ``u`` of
+    :mod:`resnet_flows.singular` (``s = |t - t*|^{1 - beta}``) instead, with no skipped piece.
     """
     if method not in ("auto", "exact", "numerical"):
         raise ValueError(f"method must be 'auto', 'exact' or 'numerical', got {method!r}")
@@ -125,6 +128,8 @@ def reference_flow(field, x0, times, method: str = "auto") -> np.ndarray:
     if exact and method != "numerical":
         return np.stack([field.exact_flow(times[0], t, x0) for t in times])
 
+    if getattr(field, "singular_times", np.empty(0)).size:
+        return singular.time_changed_flow(field, x0, times, RTOL, ATOL)
     n = x0.shape[0]
     out = np.empty((times.size, n, dim))
     out[0] = x0

@@ -83,12 +83,34 @@ def mesh_times(field: VectorField, blocks: int, mesh: str = "uniform") -> np.nda
     if total == 0:
         return T * np.arange(blocks + 1) / blocks
     targets = total * np.arange(1, blocks) / blocks
-    lo, hi = np.zeros_like(targets), np.full_like(targets, T)
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        below = np.asarray(field.sup_integral(np.zeros_like(mid), mid)) < targets
-        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
-    return np.concatenate([[0.0], 0.5 * (lo + hi), [T]])
+    # Bisection in t cannot place nodes closer than 2^-60 T to a singular time (t_1 = T N^-10
+    # for beta = 0.9): there the table is inverted in its variable u instead.
+    table = field.cumulative("sup", table=bool(field.singular_times.size))
+    inverse = getattr(table, "inverse", None)
+    if inverse is not None:
+        # The planner asks for the same N under every share of eps: invert the table once.
+        cached = table.meshes
+        if blocks not in cached:
+            cached[blocks] = inverse(targets)
+        inner = cached[blocks].copy()
+    else:
+        lo, hi = np.zeros_like(targets), np.full_like(targets, T)
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            below = np.asarray(field.sup_integral(np.zeros_like(mid), mid)) < targets
+            lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+        inner = 0.5 * (lo + hi)
+    times = np.concatenate([[0.0], inner, [T]])
+    # Near an interior t* with exponent beta the block of mass M has length ~ M^{1/(1-beta)},
+    # possibly below the spacing of floats at t*: such nodes collide and are moved apart by one
+    # float (the blocks' actual masses are what the certificates use).
+    collisions = np.nonzero(np.diff(times) <= 0)[0]
+    for i in range(collisions[0] if collisions.size else times.size, times.size - 1):
+        times[i + 1] = max(times[i + 1], np.nextafter(times[i], np.inf))
+    if np.any(np.diff(times) <= 0):
+        raise ValueError(f"blocks={blocks} is too many for a graded mesh of {field.name} "
+                         "in floating point")
+    return times
 
 
 def _interval_integrals(field, times):
@@ -184,11 +206,17 @@ def _smallest_blocks(field, mesh, target):
         return (bounds.discrete_gronwall(_growth(field, times, lam), lam * m_int).max()
                 + m_int.max())
 
-    hi = 1
-    while parts(hi) > target:
+    hi, last = 1, parts(1)
+    while last > target:
         hi *= 2
         if hi > 2**22:
             raise ValueError(f"no partition with fewer than {2**22} blocks reaches {target:.3g}")
+        now = parts(hi)
+        if hi >= 64 and now > 0.99 * last:
+            # Stalled: next to a singular time the graded blocks cannot get lighter than the
+            # mass between two adjacent floats (|t - t*|^-beta, beta near 1).
+            raise ValueError(f"the parts stall at {now:.3g} > {target:.3g} from N = {hi // 2} on")
+        last = now
     lo = hi // 2
     while hi - lo > 1:
         mid = (lo + hi) // 2
@@ -215,7 +243,10 @@ def plan_flow_resnet(field: VectorField, box, eps: float, mesh="uniform",
     best = None
     for share in _SPLITS:
         if fixed_times is None:
-            n_blocks = _smallest_blocks(field, mesh, (1 - share) * eps)
+            try:
+                n_blocks = _smallest_blocks(field, mesh, (1 - share) * eps)
+            except ValueError:  # this share leaves too little for Euler and interpolation
+                continue
             times = mesh_times(field, n_blocks, mesh)
         else:
             times = fixed_times

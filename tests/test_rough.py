@@ -1,0 +1,66 @@
+"""Takagi-Landsberg fields (prop-takagi-holder) and the rough/singular catalogue fields."""
+
+import numpy as np
+import pytest
+
+import resnet_flows as rf
+from resnet_flows import rough
+
+
+@pytest.mark.parametrize("alpha", [0.5, 0.25])
+def test_takagi_holder_constant_holds_on_random_pairs(alpha):
+    rng = np.random.default_rng(0)
+    s = rng.uniform(0, 1, 20000)
+    t = s + rng.choice([-1, 1], s.size) * np.exp(rng.uniform(-30, 0, s.size))
+    ratio = np.abs(rough.takagi(t, alpha) - rough.takagi(s, alpha)) / np.abs(t - s) ** alpha
+    assert ratio.max() <= rough.takagi_holder_constant(alpha)
+    assert ratio.max() >= 0.1 * rough.takagi_holder_constant(alpha)  # not vacuous
+
+
+@pytest.mark.parametrize("alpha", [0.5, 0.25])
+def test_takagi_primitive_differentiates_to_takagi(alpha):
+    """Defect: a wrong scale 2^-n(alpha+1) in the primitive is off by O(1) here; Hoelder
+    continuity bounds the honest gap by C delta^alpha."""
+    t = np.random.default_rng(1).uniform(0.01, 0.99, 200)
+    delta = 1e-6
+    slope = (rough.takagi_primitive(t + delta, alpha) - rough.takagi_primitive(t - delta, alpha))
+    gap = np.abs(slope / (2 * delta) - rough.takagi(t, alpha))
+    assert gap.max() <= rough.takagi_holder_constant(alpha) * delta**alpha
+
+
+def test_point_euler_on_dyadic_meshes_converges_at_rate_alpha():
+    """Defect: a time factor of bounded variation (holder_field) gives rate ~1 here, not 1/2."""
+    field = rough.takagi_field(1, 0.5)
+    x = np.linspace(-1, 1, 9)[:, None]
+    blocks = 2 ** np.arange(6, 12)
+    errors = []
+    for n in blocks:
+        times = np.arange(n + 1) / n
+        states = rf.euler_resnet(field, times).trajectory(x)
+        errors.append(np.abs(states - rf.reference_flow(field, x, times)).max())
+    slope = np.polyfit(np.log(1.0 / blocks), np.log(errors), 1)[0]
+    assert abs(slope - 0.5) <= 0.1
+
+
+def test_catalogue_fields_validate_their_parameters():
+    with pytest.raises(ValueError, match="alpha"):
+        rough.takagi_field(1, 1.0)
+    with pytest.raises(ValueError, match="dim"):
+        rough.takagi_field(3, 0.5)
+    with pytest.raises(ValueError, match="wobble"):
+        rough.interior_singular_field(wobble=1.5)
+    with pytest.raises(ValueError, match="singular_times"):
+        rough.interior_singular_field(beta=1.0)
+    with pytest.raises(ValueError, match="singular_times"):
+        rough.power_singular_rotation(tstar=2.0)
+
+
+def test_interior_singular_field_bounds_hold_near_the_singularity():
+    field = rough.interior_singular_field()
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-3, 3, (500, 2))
+    for t in 0.61 + np.array([-1e-9, -1e-4, 1e-6, 0.2]):
+        assert np.linalg.norm(field(t, x), axis=1).max() <= field.sup(t)
+        y = x + 1e-3 * rng.standard_normal(x.shape)
+        quotient = np.linalg.norm(field(t, x) - field(t, y), axis=1) / np.linalg.norm(x - y, axis=1)
+        assert quotient.max() <= field.lip(t) * (1 + 1e-12)
