@@ -13,7 +13,7 @@ from resnet_flows import fields
 from resnet_flows.flows import reference_flow
 from resnet_flows.plan import plan_flow_resnet
 from resnet_flows.relu import cpwl_network
-from resnet_flows.resnet import build_flow_resnet
+from resnet_flows.resnet import build_certified_resnet
 from resnet_flows.training import timed
 
 K2 = (np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
@@ -52,7 +52,7 @@ def main() -> None:
     field = fields.switching_rotations()
 
     plan_time, plan = _timed(lambda: plan_flow_resnet(field, K2, 0.1), repeat=1)
-    build_time, net = _timed(lambda: build_flow_resnet(field, plan), repeat=1)
+    build_time, net = _timed(lambda: build_certified_resnet(field, plan), repeat=1)
     rows.append(("plan, d=2, eps=0.1", f"{plan_time:.3f} s", "<= 2 s (with build)"))
     rows.append(("build, d=2, eps=0.1", f"{build_time:.3f} s",
                  f"N={plan.num_blocks}, cells={plan.cells}, nnz={plan.parameters[1]:.3g}"))

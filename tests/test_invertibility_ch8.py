@@ -74,7 +74,7 @@ def test_resnet_bounds():
 def test_invert_with_bound_on_a_constructed_resnet():
     field = fields.switching_rotations()
     plan = rf.plan_flow_resnet(field, (-np.ones(2), np.ones(2)), 0.2)
-    net = rf.build_flow_resnet(field, plan)
+    net = rf.build_certified_resnet(field, plan)
     lam = np.asarray(field.lip_integral(plan.times[:-1], plan.times[1:]))
     q = bounds.kuhn_interpolant_lipschitz(1.0, 2) * lam
     x = np.random.default_rng(0).uniform(-1, 1, (200, 2))

@@ -25,10 +25,10 @@ def drift_field():
 def singular_case():
     field = rf.fields.singular_rotation()
     plan = rf.plan_flow_resnet(field, K, 0.3, mesh="graded")
-    net = rf.build_flow_resnet(field, plan)
+    net = rf.build_certified_resnet(field, plan)
     points = np.random.default_rng(0).uniform(-1, 1, (200, 2))
     times = measure.evaluation_times(plan.times, base=128, per_block=2)
-    return field, plan, net, points, measure.space_time_error(net, field, points, times)
+    return field, plan, net, points, measure.measured_space_time_error(net, field, points, times)
 
 
 def test_evaluation_times_holds_nodes_and_interior_points():
@@ -46,9 +46,9 @@ def test_evaluation_times_holds_nodes_and_interior_points():
 def test_exact_blocks_give_zero_error():
     field = drift_field()
     plan = rf.plan_flow_resnet(field, K, 0.1)
-    net = rf.build_flow_resnet(field, plan)
+    net = rf.build_certified_resnet(field, plan)
     points = np.random.default_rng(1).uniform(-1, 1, (50, 2))
-    result = measure.space_time_error(net, field, points, np.linspace(0, 1, 33))
+    result = measure.measured_space_time_error(net, field, points, np.linspace(0, 1, 33))
     assert result.errors.shape == (33, 50)
     assert result.sup <= 1e-13
 
@@ -68,11 +68,11 @@ def test_measured_error_within_certified_bound(singular_case):
 def test_space_time_error_rejects_bad_input(singular_case):
     field, plan, net, points, result = singular_case
     with pytest.raises(ValueError, match="reference"):
-        measure.space_time_error(net, field, points, result.times, reference=np.zeros((3, 2, 2)))
+        measure.measured_space_time_error(net, field, points, result.times, reference=np.zeros((3, 2, 2)))
     with pytest.raises(ValueError, match="resnet"):
-        measure.space_time_error(object(), field, points, result.times)
+        measure.measured_space_time_error(object(), field, points, result.times)
     with pytest.raises(ValueError, match="times"):
-        measure.space_time_error(net, field, points, [0.5, 1.0])
+        measure.measured_space_time_error(net, field, points, [0.5, 1.0])
     with pytest.raises(ValueError, match="node"):
         measure.node_bound_ratio(result, [0.0, 0.123456, 1.0], [0.0, 1.0, 1.0])
     with pytest.raises(ValueError, match="away"):
@@ -119,11 +119,11 @@ def test_grid_lines_and_budget_bars():
     plt.close(fig)
 
 
-def test_averaged_resnet_matches_build_flow_resnet(singular_case):
+def test_averaged_resnet_matches_build_certified_resnet(singular_case):
     field, plan, net, points, _ = singular_case
-    same = measure.averaged_resnet(field, plan.times, plan.block_box, plan.cells)
+    same = rf.averaged_kuhn_resnet(field, plan.times, plan.block_box, plan.cells)
     assert np.array_equal(same.trajectory(points[:10]), net.trajectory(points[:10]))
     with pytest.raises(ValueError, match="times"):
-        measure.averaged_resnet(field, [0.0, 2.0], K, 2)
+        rf.averaged_kuhn_resnet(field, [0.0, 2.0], K, 2)
     with pytest.raises(ValueError, match="field"):
-        measure.averaged_resnet(object(), [0.0, 1.0], K, 2)
+        rf.averaged_kuhn_resnet(object(), [0.0, 1.0], K, 2)

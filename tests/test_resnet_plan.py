@@ -28,7 +28,7 @@ def test_plan_meets_eps_on_random_points_and_times(make, mesh):
     field = make()
     plan = rf.plan_flow_resnet(field, K2, 0.2, mesh=mesh)
     assert plan.bound <= 0.2
-    net = rf.build_flow_resnet(field, plan)
+    net = rf.build_certified_resnet(field, plan)
     x = random_points(K2, 300, 0)
     t = np.linspace(0, field.horizon, 101)
     err = np.linalg.norm(net.interpolate(t, x) - rf.reference_flow(field, x, t), axis=-1)
@@ -41,7 +41,7 @@ def test_plan_in_three_dimensions():
     field = fields.saturated_field_3d()
     box = (-np.ones(3), np.ones(3))
     plan = rf.plan_flow_resnet(field, box, 0.3)
-    net = rf.build_flow_resnet(field, plan)
+    net = rf.build_certified_resnet(field, plan)
     x = random_points(box, 100, 1)
     err = np.linalg.norm(net.trajectory(x) - rf.reference_flow(field, x, plan.times), axis=-1)
     assert err.max() <= plan.bound <= 0.3
@@ -50,7 +50,7 @@ def test_plan_in_three_dimensions():
 def test_network_and_fast_trajectories_agree():
     field = fields.switching_rotations()
     plan = rf.plan_flow_resnet(field, K2, 0.3)
-    net = rf.build_flow_resnet(field, plan)
+    net = rf.build_certified_resnet(field, plan)
     x = random_points(K2, 50, 2)
     fast = net.trajectory(x)
     slow = net.trajectory(x, fast=False)
@@ -74,7 +74,7 @@ def test_graded_mesh_equidistributes_the_sup_integral():
 def test_states_leaving_the_box_are_refused():
     field = fields.switching_rotations()
     plan = rf.plan_flow_resnet(field, K2, 0.3)
-    net = rf.build_flow_resnet(field, plan)
+    net = rf.build_certified_resnet(field, plan)
     far = plan.block_box[1][None, :] + 0.5
     with pytest.raises(rf.StateOutsideBox):
         net.trajectory(far)
@@ -105,7 +105,7 @@ def test_inverse_of_a_contractive_resnet():
     plan = rf.plan_flow_resnet(field, K2, 0.2)
     lam = field.lip_integral(plan.times[:-1], plan.times[1:])
     assert np.sqrt(2) * lam.max() < 1
-    net = rf.build_flow_resnet(field, plan)
+    net = rf.build_certified_resnet(field, plan)
     x = random_points(K2, 40, 4)
     y = net.trajectory(x)[-1]
     assert np.max(np.abs(rf.invert(net, y, iterations=80) - x)) <= 1e-10
@@ -114,7 +114,7 @@ def test_inverse_of_a_contractive_resnet():
 def test_interpolate_is_piecewise_linear_between_states():
     field = fields.periodic_drift_rotation()
     plan = rf.plan_flow_resnet(field, K2, 0.3)
-    net = rf.build_flow_resnet(field, plan)
+    net = rf.build_certified_resnet(field, plan)
     x = random_points(K2, 5, 5)
     states = net.trajectory(x)
     assert np.allclose(net.interpolate(plan.times, x), states, atol=1e-14)
@@ -196,4 +196,4 @@ def test_bad_input_raises_value_error_naming_the_parameter(call, name):
 def test_plan_for_another_field_is_refused():
     plan = rf.plan_flow_resnet(fields.switching_rotations(), K2, 0.3)
     with pytest.raises(ValueError, match="plan"):
-        rf.build_flow_resnet(fields.switching_rotations(), plan)
+        rf.build_certified_resnet(fields.switching_rotations(), plan)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate
 
-from ._validate import as_points, positive_float, positive_int
+from ._validate import as_points, nonnegative_float, positive_float, positive_int
 
 __all__ = [
     "NeuralODEField",
@@ -45,7 +45,7 @@ def _as_bound(value, name: str):
         return None
     if callable(value):
         return value
-    constant = positive_float(value, name, allow_zero=True)
+    constant = nonnegative_float(value, name)
     return lambda t: np.full(np.shape(t), constant) if np.ndim(t) else constant
 
 
@@ -407,7 +407,7 @@ def periodic_drift_rotation(omega: float = 1.0, radius: float = 1.0, amplitude: 
     ``m = omega r + amplitude |sin|``, ``L = omega``, ``H = H_g``; no closed-form flow.
     """
     g = cutoff_rotation(omega, radius)
-    amp = positive_float(amplitude, "amplitude", allow_zero=True)
+    amp = nonnegative_float(amplitude, "amplitude")
     per = positive_float(period, "period")
     k = 2.0 * math.pi / per
     e1 = np.array([1.0, 0.0])
@@ -453,7 +453,7 @@ def holder_field(dim: int, alpha: float, kink: float = 0.5, strength: float = 1.
     alpha = positive_float(alpha, "alpha")
     if alpha > 1:
         raise ValueError(f"alpha must lie in (0, 1], got {alpha}")
-    beta = positive_float(strength, "strength", allow_zero=True)
+    beta = nonnegative_float(strength, "strength")
     if dim == 1:
         g = saturated_field([[-1.0]])
     elif dim == 2:

@@ -15,15 +15,15 @@ from dataclasses import field as dataclass_field
 
 import numpy as np
 
-from ._validate import as_box, as_points, as_times, positive_float, positive_int
+from ._validate import as_box, as_points, as_times, nonnegative_float, positive_float, positive_int
 from .fields import VectorField
 from .flows import reference_flow
 from .plan import mesh_times
 from .relu import kuhn_network_size
-from .resnet import ReLUResNet, StateOutsideBox, _cpwl_resnet
+from .resnet import ReLUResNet, StateOutsideBox, averaged_kuhn_resnet
 
-__all__ = ["EmpiricalChoice", "SpaceTimeError", "averaged_resnet", "empirical_smallest",
-           "evaluation_times", "interpolation_ratio", "node_bound_ratio", "space_time_error"]
+__all__ = ["EmpiricalChoice", "MeasuredSpaceTimeError", "empirical_smallest", "evaluation_times",
+           "interpolation_ratio", "measured_space_time_error", "node_bound_ratio"]
 
 
 def evaluation_times(times, base: int = 1024, per_block: int = 1) -> np.ndarray:
@@ -44,7 +44,7 @@ def evaluation_times(times, base: int = 1024, per_block: int = 1) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class SpaceTimeError:
+class MeasuredSpaceTimeError:
     """Pointwise errors ``|X(t_i, x_j) - Phi(t_i, x_j)|`` on a time grid and a point sample."""
 
     times: np.ndarray
@@ -69,9 +69,9 @@ class SpaceTimeError:
         return self.errors.max(axis=1)
 
 
-def space_time_error(resnet: ReLUResNet, field: VectorField, points, times,
+def measured_space_time_error(resnet: ReLUResNet, field: VectorField, points, times,
                      reference: np.ndarray | None = None, fast: bool | None = None
-                     ) -> SpaceTimeError:
+                     ) -> MeasuredSpaceTimeError:
     """Measure ``|X(t, x) - Phi(t, x)|`` for ``t`` in ``times`` and ``x`` in ``points`` (thm-main).
 
     ``X`` is the ResNet's space-time interpolant, evaluated from one trajectory (``fast``: the
@@ -94,19 +94,7 @@ def space_time_error(resnet: ReLUResNet, field: VectorField, points, times,
     states = resnet.trajectory(points, fast=fast)
     interpolant = resnet.interpolate(times, points, trajectory=states)
     errors = np.linalg.norm(interpolant - reference, axis=-1)
-    return SpaceTimeError(times, errors, states, reference)
-
-
-def averaged_resnet(field: VectorField, times, box, cells: int) -> ReLUResNet:
-    """The ResNet of thm-main's form for a partition and box of one's choosing, certified or not:
-    ``R_k = I_n F_k``, the Kuhn-interpolant networks of ``F_k(z) = int_{I_k} f(s, z) ds`` on
-    ``box`` with ``cells`` cells per axis (``build_flow_resnet`` does this for a plan)."""
-    if not isinstance(field, VectorField):
-        raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
-    times = as_times(times, "times")
-    if times[0] < 0 or times[-1] > field.horizon:
-        raise ValueError(f"times must lie in [0, {field.horizon}]")
-    return _cpwl_resnet(field, times, as_box(box, "box", dim=field.dim), cells, field.average)
+    return MeasuredSpaceTimeError(times, errors, states, reference)
 
 
 @dataclass(frozen=True)
@@ -155,9 +143,9 @@ def empirical_smallest(field: VectorField, box, eps: float, points, times,
 
     def measure(n_blocks, n_cells):
         grid_times = mesh_times(field, n_blocks, mesh)
-        net = averaged_resnet(field, grid_times, block_box, n_cells)
+        net = averaged_kuhn_resnet(field, grid_times, block_box, n_cells)
         try:
-            value = space_time_error(net, field, points, times, reference=reference).sup
+            value = measured_space_time_error(net, field, points, times, reference=reference).sup
         except StateOutsideBox:
             value = float("inf")
         tried.append((n_blocks, n_cells, value))
@@ -187,7 +175,7 @@ def empirical_smallest(field: VectorField, box, eps: float, points, times,
                            best.nonzero_parameters, tried)
 
 
-def node_bound_ratio(result: SpaceTimeError, nodes, node_bounds) -> float:
+def node_bound_ratio(result: MeasuredSpaceTimeError, nodes, node_bounds) -> float:
     """``max_k max_x |x_k - Phi(t_k, x)| / B_k`` over the nodes ``t_k``, ``k >= 1``, with ``B_k``
     the certified node bounds ``E_k + P_k`` of thm-main (a plan's ``node_bounds``). Every node
     must belong to ``result.times``."""
@@ -202,7 +190,7 @@ def node_bound_ratio(result: SpaceTimeError, nodes, node_bounds) -> float:
     return float(np.max(measured / node_bounds[1:]))
 
 
-def interpolation_ratio(result: SpaceTimeError, nodes, field: VectorField,
+def interpolation_ratio(result: MeasuredSpaceTimeError, nodes, field: VectorField,
                         away: float = 0.0) -> float:
     """The time-interpolation lemma of thm-main, checked pointwise: for ``t`` inside ``I_k``,
     ``theta = (t - t_k) / (t_{k+1} - t_k)`` and every sample point ``x``,
@@ -215,7 +203,7 @@ def interpolation_ratio(result: SpaceTimeError, nodes, field: VectorField,
     (at the nodes both sides coincide, and close to them the slack is of the order of the
     reference flow's own error). Every node must belong to ``result.times``.
     """
-    away = positive_float(away, "away", allow_zero=True)
+    away = nonnegative_float(away, "away")
     if away >= 0.5:
         raise ValueError(f"away must lie in [0, 0.5), got {away}")
     nodes = as_times(nodes, "nodes")

@@ -20,14 +20,14 @@ from dataclasses import field as dataclass_field
 import numpy as np
 
 from . import bounds
-from ._validate import as_box, as_times, positive_float, positive_int
+from ._validate import as_box, as_times, nonnegative_float, positive_float, positive_int
 from .fields import VectorField
 from .relu import kuhn_network_size
 
 __all__ = ["Plan", "PointPlan", "certify", "certify_point", "mesh_times", "plan_flow_resnet",
            "plan_point_resnet"]
 
-BUDGETS = ("lipschitz", "c2")
+REGULARITIES = ("lipschitz", "c2")
 _SPLITS = np.linspace(0.05, 0.95, 19)
 
 
@@ -40,7 +40,7 @@ class Plan:
     times: np.ndarray
     cells: int
     block_box: tuple[np.ndarray, np.ndarray]
-    budget: str
+    regularity: str
     euler_part: float
     interpolation_part: float
     block_part: float
@@ -63,7 +63,7 @@ class Plan:
 
     def summary(self) -> dict:
         return {
-            "N": self.num_blocks, "cells": self.cells, "budget": self.budget,
+            "N": self.num_blocks, "cells": self.cells, "regularity": self.regularity,
             "euler_part": self.euler_part, "interpolation_part": self.interpolation_part,
             "block_part": self.block_part, "bound": self.bound, "eps": self.eps,
             "nonzero_parameters": self.parameters[1],
@@ -96,19 +96,19 @@ def _interval_integrals(field, times):
     return np.asarray(field.sup_integral(a, b)), np.asarray(field.lip_integral(a, b))
 
 
-def _block_weights(field, times, budget, lam):
-    if budget == "lipschitz":
+def _block_weights(field, times, regularity, lam):
+    if regularity == "lipschitz":
         return lam
     return np.asarray(field.hess_integral(times[:-1], times[1:]))
 
 
-def _block_scale(budget, widths_norm_per_cell, cells):
+def _block_scale(regularity, widths_norm_per_cell, cells):
     """``delta_k = scale * w_k``: ``|h| / 2`` or ``|h|^2 / 8`` with ``|h| = |width| / cells``."""
     h = widths_norm_per_cell / cells
-    return 0.5 * h if budget == "lipschitz" else h * h / 8.0
+    return 0.5 * h if regularity == "lipschitz" else h * h / 8.0
 
 
-def certify(field: VectorField, box, times, cells: int, budget: str | None = None,
+def certify(field: VectorField, box, times, cells: int, regularity: str | None = None,
             margin: float | None = None) -> Plan:
     """The certified bound of thm-main for a given partition and grid (``eps`` = the bound).
 
@@ -120,20 +120,20 @@ def certify(field: VectorField, box, times, cells: int, budget: str | None = Non
     if abs(times[0]) > 0 or abs(times[-1] - field.horizon) > 1e-12 * field.horizon:
         raise ValueError(f"times must run from 0 to the horizon {field.horizon}")
     cells = positive_int(cells, "cells")
-    budget = budget or ("c2" if field.hess_bound is not None else "lipschitz")
-    if budget not in BUDGETS:
-        raise ValueError(f"budget must be one of {BUDGETS}, got {budget!r}")
-    if budget == "c2" and field.hess_bound is None:
-        raise ValueError("budget='c2' needs a field with hess_bound")
+    regularity = regularity or ("c2" if field.hess_bound is not None else "lipschitz")
+    if regularity not in REGULARITIES:
+        raise ValueError(f"regularity must be one of {REGULARITIES}, got {regularity!r}")
+    if regularity == "c2" and field.hess_bound is None:
+        raise ValueError("regularity='c2' needs a field with hess_bound")
     m_int, lam = _interval_integrals(field, times)
     euler = bounds.averaged_euler_errors(lam, m_int)
-    weights = _block_weights(field, times, budget, lam)
+    weights = _block_weights(field, times, regularity, lam)
     reach = float(field.sup_integral(0.0, field.horizon))
     pert_unit = bounds.perturbed_euler_errors(lam, weights)
 
     def block_part(grow):
         box_lower, box_upper = lower - grow, upper + grow
-        scale = _block_scale(budget, float(np.linalg.norm(box_upper - box_lower)), cells)
+        scale = _block_scale(regularity, float(np.linalg.norm(box_upper - box_lower)), cells)
         return scale * pert_unit, (box_lower, box_upper)
 
     # The block part grows with the box and the box must hold it as margin: iterate
@@ -151,7 +151,7 @@ def certify(field: VectorField, box, times, cells: int, budget: str | None = Non
             if trial > 1e6 * (1.0 + float(np.max(upper - lower)) + reach):
                 break
     else:
-        guess = positive_float(margin, "margin", allow_zero=True)
+        guess = nonnegative_float(margin, "margin")
     if math.isinf(guess):
         pert = np.full(times.size, math.inf)
         block_lower, block_upper = lower - math.inf, upper + math.inf
@@ -159,7 +159,7 @@ def certify(field: VectorField, box, times, cells: int, budget: str | None = Non
         pert, (block_lower, block_upper) = block_part((reach + guess) * (1 + 1e-9))
         if pert.max() > guess:
             raise ValueError(f"margin={margin} is smaller than the block part {pert.max():.3g}")
-    return Plan(field, (lower, upper), times, cells, (block_lower, block_upper), budget,
+    return Plan(field, (lower, upper), times, cells, (block_lower, block_upper), regularity,
                 float(euler.max()), float(m_int.max()), float(pert.max()),
                 float(euler.max() + m_int.max() + pert.max()), euler + pert)
 
@@ -184,19 +184,19 @@ def _smallest_blocks(field, mesh, target):
 
 
 def plan_flow_resnet(field: VectorField, box, eps: float, mesh="uniform",
-                     budget: str | None = None) -> Plan:
+                     regularity: str | None = None) -> Plan:
     """A cheapest certified plan with ``plan.bound <= eps`` (thm-main).
 
     Searches the share of ``eps`` given to the blocks; for each share the smallest ``N`` whose
     Euler and interpolation parts fit the rest, then the fewest cells whose block part fits.
-    ``budget``: ``"lipschitz"``, ``"c2"`` or None for the cheaper of the two the field allows.
+    ``regularity``: ``"lipschitz"``, ``"c2"`` or None for the cheaper of the two the field allows.
     ``mesh``: ``"uniform"``, ``"graded"`` (equal ``int m`` per block) or an array of times.
     """
     if not isinstance(field, VectorField):
         raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
     eps = positive_float(eps, "eps")
     lower, upper = as_box(box, "box", dim=field.dim)
-    budgets = [budget] if budget else (["lipschitz", "c2"] if field.hess_bound is not None
+    regularities = [regularity] if regularity else (["lipschitz", "c2"] if field.hess_bound is not None
                                        else ["lipschitz"])
     fixed_times = None if isinstance(mesh, str) else as_times(mesh, "mesh")
     best = None
@@ -206,7 +206,7 @@ def plan_flow_resnet(field: VectorField, box, eps: float, mesh="uniform",
             times = mesh_times(field, n_blocks, mesh)
         else:
             times = fixed_times
-        for choice in budgets:
+        for choice in regularities:
             plan = _fewest_cells(field, (lower, upper), times, choice, share * eps, eps)
             feasible = plan is not None and plan.bound <= eps
             if feasible and (best is None or plan.parameters[1] < best.parameters[1]):
@@ -217,9 +217,9 @@ def plan_flow_resnet(field: VectorField, box, eps: float, mesh="uniform",
     return best
 
 
-def _fewest_cells(field, box, times, budget, block_target, eps):
+def _fewest_cells(field, box, times, regularity, block_target, eps):
     """Fewest cells whose block part is ``<= block_target`` (it decreases with the cells)."""
-    return _fewest_cells_by(lambda cells: certify(field, box, times, cells, budget),
+    return _fewest_cells_by(lambda cells: certify(field, box, times, cells, regularity),
                             block_target, eps)
 
 
@@ -277,7 +277,7 @@ def _holder_of(field, holder):
     alpha = positive_float(alpha, "holder alpha")
     if alpha > 1:
         raise ValueError(f"holder alpha must lie in (0, 1], got {alpha}")
-    return alpha, positive_float(constant, "holder constant", allow_zero=True)
+    return alpha, nonnegative_float(constant, "holder constant")
 
 
 def _at_nodes(bound, nodes):
@@ -302,10 +302,10 @@ def _point_mesh(field, times, alpha, constant):
     return mesh
 
 
-def _point_plan(field, box, mesh, cells, budget):
+def _point_plan(field, box, mesh, cells, regularity):
     lower, upper = box
     euler, m_int, reach = mesh["euler"], mesh["m_int"], mesh["reach"]
-    pert_unit = mesh["unit", budget]
+    pert_unit = mesh["unit", regularity]
     euler_max, unit_max = float(euler.max()), float(pert_unit.max())
 
     def block_box(margin):
@@ -314,7 +314,7 @@ def _point_plan(field, box, mesh, cells, budget):
 
     def block_scale(margin):
         box_lower, box_upper = block_box(margin)
-        return _block_scale(budget, float(np.linalg.norm(box_upper - box_lower)), cells)
+        return _block_scale(regularity, float(np.linalg.norm(box_upper - box_lower)), cells)
 
     # The margin must hold E + P, and P grows with the box: the least fixed point of
     # eta -> E_max + P_max(eta), approached from below as in certify (scalar iteration).
@@ -336,11 +336,11 @@ def _point_plan(field, box, mesh, cells, budget):
         block_lower, block_upper = block_box(margin)
     total = euler_max + float(m_int.max()) + float(pert.max())
     return PointPlan(field, (lower, upper), mesh["times"], cells, (block_lower, block_upper),
-                     budget, euler_max, float(m_int.max()), float(pert.max()), total, euler + pert,
+                     regularity, euler_max, float(m_int.max()), float(pert.max()), total, euler + pert,
                      mesh["holder"])
 
 
-def certify_point(field: VectorField, box, times, cells: int, budget: str | None = None,
+def certify_point(field: VectorField, box, times, cells: int, regularity: str | None = None,
                   holder=None) -> PointPlan:
     """The certified bound of thm-complexity for point-evaluation blocks on given times and grid.
 
@@ -359,15 +359,15 @@ def certify_point(field: VectorField, box, times, cells: int, budget: str | None
         raise ValueError(f"times must run from 0 to the horizon {field.horizon}")
     cells = positive_int(cells, "cells")
     alpha, constant = _holder_of(field, holder)
-    budget = budget or ("c2" if field.hess_bound is not None else "lipschitz")
-    if budget not in BUDGETS:
-        raise ValueError(f"budget must be one of {BUDGETS}, got {budget!r}")
-    if budget == "c2" and field.hess_bound is None:
-        raise ValueError("budget='c2' needs a field with hess_bound")
-    return _point_plan(field, box, _point_mesh(field, times, alpha, constant), cells, budget)
+    regularity = regularity or ("c2" if field.hess_bound is not None else "lipschitz")
+    if regularity not in REGULARITIES:
+        raise ValueError(f"regularity must be one of {REGULARITIES}, got {regularity!r}")
+    if regularity == "c2" and field.hess_bound is None:
+        raise ValueError("regularity='c2' needs a field with hess_bound")
+    return _point_plan(field, box, _point_mesh(field, times, alpha, constant), cells, regularity)
 
 
-def plan_point_resnet(field: VectorField, box, eps: float, budget: str | None = None,
+def plan_point_resnet(field: VectorField, box, eps: float, regularity: str | None = None,
                       holder=None, dyadic: bool = False, share: float | None = None) -> PointPlan:
     """A cheapest certified plan with point-evaluation blocks and ``plan.bound <= eps``
     (thm-complexity), on a uniform mesh.
@@ -375,7 +375,7 @@ def plan_point_resnet(field: VectorField, box, eps: float, budget: str | None = 
     As :func:`plan_flow_resnet`: for each share of ``eps`` given to the blocks, the smallest
     ``N`` (a power of two if ``dyadic``) whose Euler and time-interpolation parts fit the rest,
     then the fewest cells whose block part fits; the plan with the fewest nonzero parameters
-    wins. ``budget``: ``"lipschitz"``, ``"c2"``, or None for the cheaper one the field allows.
+    wins. ``regularity``: ``"lipschitz"``, ``"c2"``, or None for the cheaper one the field allows.
     ``share`` in ``(0, 1)`` fixes the blocks' share of ``eps`` (as in the proof) instead.
     """
     if not isinstance(field, VectorField):
@@ -387,11 +387,11 @@ def plan_point_resnet(field: VectorField, box, eps: float, budget: str | None = 
         if share >= 1:
             raise ValueError(f"share must lie in (0, 1), got {share}")
     alpha, constant = _holder_of(field, holder)
-    if budget is not None and budget not in BUDGETS:
-        raise ValueError(f"budget must be one of {BUDGETS}, got {budget!r}")
-    if budget == "c2" and field.hess_bound is None:
-        raise ValueError("budget='c2' needs a field with hess_bound")
-    budgets = [budget] if budget else (["lipschitz", "c2"] if field.hess_bound is not None
+    if regularity is not None and regularity not in REGULARITIES:
+        raise ValueError(f"regularity must be one of {REGULARITIES}, got {regularity!r}")
+    if regularity == "c2" and field.hess_bound is None:
+        raise ValueError("regularity='c2' needs a field with hess_bound")
+    regularities = [regularity] if regularity else (["lipschitz", "c2"] if field.hess_bound is not None
                                        else ["lipschitz"])
     meshes, plans, parts = {}, {}, {}
 
@@ -416,7 +416,7 @@ def plan_point_resnet(field: VectorField, box, eps: float, budget: str | None = 
     for part in _SPLITS if share is None else [share]:  # increasing: decreasing targets
         n_blocks = _smallest_point_blocks(parts_of, (1 - part) * eps, dyadic, start)
         start = n_blocks
-        for choice in budgets:
+        for choice in regularities:
             plan = _fewest_point_cells(lambda cells, n=n_blocks, c=choice: plan_of(n, cells, c),
                                        part * eps, eps)
             feasible = plan is not None and plan.bound <= eps

@@ -18,7 +18,8 @@ from ._validate import (
     as_points,
     as_times,
     inside_box,
-    positive_float,
+    nonnegative_array,
+    nonnegative_float,
     positive_int,
 )
 from .fields import NeuralODEField, VectorField
@@ -31,10 +32,11 @@ __all__ = [
     "ReLUResNet",
     "StateOutsideBox",
     "averaged_euler",
-    "averaged_euler_resnet",
-    "build_flow_resnet",
+    "averaged_kuhn_resnet",
+    "build_certified_resnet",
     "build_point_resnet",
     "euler_resnet",
+    "exact_averaged_euler_resnet",
     "fixed_point_inverse",
     "invert",
     "random_unit_field",
@@ -104,7 +106,7 @@ class PerturbedBlock(nn.Module):
         if not callable(direction):
             raise ValueError(f"direction must be callable u(z), got {type(direction).__name__}")
         self.base, self.direction = base, direction
-        self.size = positive_float(size, "size", allow_zero=True)
+        self.size = nonnegative_float(size, "size")
         if hasattr(base, "dim"):
             self.dim = base.dim
 
@@ -132,7 +134,7 @@ def random_unit_field(dim: int, seed: int = 0, frequency: float = 1.0):
     Returns ``(u, lip)``: the numpy callable of points ``(n, d)`` and its Lipschitz bound.
     """
     dim = positive_int(dim, "dim")
-    frequency = positive_float(frequency, "frequency", allow_zero=True)
+    frequency = nonnegative_float(frequency, "frequency")
     rng = np.random.default_rng(seed)
     w = frequency * rng.standard_normal((dim, dim))
     b = rng.uniform(0.0, 2.0 * np.pi, dim)
@@ -280,9 +282,10 @@ def averaged_euler(field: VectorField, times, x0) -> np.ndarray:
     return np.stack(states)
 
 
-def averaged_euler_resnet(field: VectorField, times, box=None) -> ReLUResNet:
-    """The averaged Euler scheme as a residual network with exact blocks :class:`AveragedBlock`
-    ``F_k`` (thm-averaged-euler); ``trajectory`` equals :func:`averaged_euler`."""
+def exact_averaged_euler_resnet(field: VectorField, times, box=None) -> ReLUResNet:
+    """The averaged Euler scheme as a residual network with the exact averaged fields as blocks,
+    :class:`AveragedBlock` ``F_k`` (thm-averaged-euler); not a ReLU network. Its ``trajectory``
+    equals :func:`averaged_euler`."""
     times = as_times(times, "times")
     if times.size < 2 or times[0] < 0 or times[-1] > field.horizon:
         raise ValueError(f"times must hold >= 2 increasing times in [0, {field.horizon}]")
@@ -290,7 +293,7 @@ def averaged_euler_resnet(field: VectorField, times, box=None) -> ReLUResNet:
     return ReLUResNet(blocks, times, box=box)
 
 
-def _cpwl_resnet(field: VectorField, times, box, cells, nodal_values) -> ReLUResNet:
+def _kuhn_resnet(field: VectorField, times, box, cells, nodal_values) -> ReLUResNet:
     grid = KuhnGrid(box, positive_int(cells, "cells"))
     if grid.dim != field.dim:
         raise ValueError(f"box has dimension {grid.dim}, the field {field.dim}")
@@ -299,18 +302,31 @@ def _cpwl_resnet(field: VectorField, times, box, cells, nodal_values) -> ReLURes
     return ReLUResNet(blocks, times, box=grid.box)
 
 
-def build_flow_resnet(field: VectorField, plan) -> ReLUResNet:
-    """The ResNet of thm-main: ``R_k = I_n F_k``, the Kuhn-interpolant networks of the averaged
-    fields ``F_k(z) = int_{I_k} f(s, z) ds`` on the plan's block box with ``plan.cells`` cells."""
+def averaged_kuhn_resnet(field: VectorField, times, box, cells: int) -> ReLUResNet:
+    """The ReLU ResNet of thm-main's form on a partition and box of one's choosing, certified or
+    not: ``R_k = I_n F_k``, the Kuhn-interpolant networks of ``F_k(z) = int_{I_k} f(s, z) ds`` on
+    ``box`` with ``cells`` cells per axis (:func:`build_certified_resnet` does this for a plan)."""
+    if not isinstance(field, VectorField):
+        raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
+    times = as_times(times, "times")
+    if times[0] < 0 or times[-1] > field.horizon:
+        raise ValueError(f"times must lie in [0, {field.horizon}]")
+    return _kuhn_resnet(field, times, as_box(box, "box", dim=field.dim), cells, field.average)
+
+
+def build_certified_resnet(field: VectorField, plan) -> ReLUResNet:
+    """The ReLU ResNet of thm-main for a certified plan (:func:`~resnet_flows.plan.certify`,
+    :func:`~resnet_flows.plan.plan_flow_resnet`): ``R_k = I_n F_k`` on the plan's partition and
+    block box with ``plan.cells`` cells per axis; its error is at most ``plan.bound``."""
     if plan.field is not field:
         raise ValueError("plan was made for another field")
-    return _cpwl_resnet(field, plan.times, plan.block_box, plan.cells, field.average)
+    return _kuhn_resnet(field, plan.times, plan.block_box, plan.cells, field.average)
 
 
 def build_point_resnet(field: VectorField, times, box, cells: int) -> ReLUResNet:
     """Point-evaluation blocks ``R_k = I_n (h_k f(t_k, .))`` as Kuhn networks (thm-complexity)."""
     times = as_times(times, "times")
-    return _cpwl_resnet(field, times, box, cells, lambda a, b, z: (b - a) * field(a, z))
+    return _kuhn_resnet(field, times, box, cells, lambda a, b, z: (b - a) * field(a, z))
 
 
 def fixed_point_inverse(block, y, iterations: int, return_iterates: bool = False):
@@ -360,7 +376,7 @@ def invert_with_bound(resnet: ReLUResNet, y, iterations: int, q, roundoff=None):
     z = np.asarray(y, dtype=np.float64)
     if roundoff is None:
         roundoff = 64 * 2.0**-53 * (1.0 + np.abs(z).max(initial=0.0))
-    rho = bounds._nonnegative(roundoff, "roundoff")
+    rho = nonnegative_array(roundoff, "roundoff")
     etas = []
     for k in range(resnet.num_blocks - 1, -1, -1):
         z, iterates = fixed_point_inverse(resnet.blocks[k], z, iterations, return_iterates=True)

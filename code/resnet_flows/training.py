@@ -32,7 +32,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ._validate import as_box, as_points, as_times, positive_float, positive_int
+from ._validate import as_box, as_points, as_times, nonnegative_float, positive_float, positive_int
 from .fields import VectorField
 from .flows import reference_flow
 
@@ -419,7 +419,7 @@ def circle_to_star_landmarks(n: int, arms: int = 5, amplitude: float = 0.3,
     at ``th = 2 pi i / n``. Returns ``(source, target)``, each ``(n, 2)``."""
     n = positive_int(n, "n")
     arms = positive_int(arms, "arms")
-    amplitude = positive_float(amplitude, "amplitude", allow_zero=True)
+    amplitude = nonnegative_float(amplitude, "amplitude")
     if amplitude >= 1:
         raise ValueError(f"amplitude must be < 1 (a star-shaped curve), got {amplitude}")
     radius = positive_float(radius, "radius")
@@ -443,7 +443,7 @@ def train_matching(resnet, source, target, regular_points, steps: int, lr: float
     """
     steps = positive_int(steps, "steps")
     lr = positive_float(lr, "lr")
-    regularisation = positive_float(regularisation, "regularisation", allow_zero=True)
+    regularisation = nonnegative_float(regularisation, "regularisation")
     final_lr_factor = positive_float(final_lr_factor, "final_lr_factor")
     source = torch.as_tensor(as_points(source, np.shape(source)[-1], "source"))
     target = torch.as_tensor(as_points(target, source.shape[1], "target"))
