@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import itertools
 import resource
 
 import numpy as np
 import torch
-from scipy import integrate
 
 from resnet_flows import fields
-from resnet_flows.flows import reference_flow
+from resnet_flows.baselines import timed
+from resnet_flows.flows import reference_flow, solve_ivp_piece, solve_restarted
 from resnet_flows.plan import plan_flow_resnet
 from resnet_flows.relu import cpwl_network
 from resnet_flows.resnet import build_certified_resnet
-from resnet_flows.training import timed
 
 K2 = (np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
 
@@ -29,14 +27,10 @@ def _solver_at_accuracy(field, x, target):
     n, d = x.shape
     for tol in (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8):
         def solve(tol=tol):
-            stops = np.concatenate([[0.0], field.breakpoints[field.breakpoints > 0],
-                                    [field.horizon]])
-            y = x.reshape(-1)
-            for a, b in itertools.pairwise(stops):
-                sol = integrate.solve_ivp(lambda t, z: field.f(t, z.reshape(n, d)).reshape(-1),
-                                          (a, b), y, method="DOP853", rtol=tol, atol=tol)
-                y = sol.y[:, -1]
-            return y.reshape(n, d)
+            piece = solve_ivp_piece(lambda t, z: field.f(t, z.reshape(n, d)).reshape(-1),
+                                    "DOP853", tol, tol)
+            states, _ = solve_restarted(piece, x, [0.0, field.horizon], field.breakpoints)
+            return states[-1].reshape(n, d)
 
         elapsed, y = _timed(solve, repeat=1)
         err = float(np.max(np.linalg.norm(y - exact, axis=1)))

@@ -8,8 +8,9 @@ import pytest
 
 import resnet_flows as rf
 from resnet_flows import bounds, fields
-from resnet_flows.relu import KuhnGrid, cpwl_lipschitz, kuhn_jacobians
-from resnet_flows.resnet import invert_with_bound
+from resnet_flows.invertibility import invert_with_bound
+from resnet_flows.kuhn import cpwl_lipschitz, kuhn_jacobians
+from resnet_flows.relu import KuhnGrid
 
 
 def test_kuhn_jacobians_of_a_linear_map_are_the_map():

@@ -13,14 +13,8 @@ import pytest
 
 from resnet_flows import bounds
 from resnet_flows.plotting import draw_kuhn_triangulation
-from resnet_flows.relu import (
-    KuhnGrid,
-    cell_centres,
-    cell_points,
-    cpwl_network,
-    kuhn_edges,
-    ridge_sup_error,
-)
+from resnet_flows.kuhn import cell_centres, cell_points, kuhn_edges, ridge_sup_error
+from resnet_flows.relu import KuhnGrid, cpwl_network
 
 
 @pytest.mark.parametrize("d", [1, 2, 3])

@@ -9,6 +9,7 @@ a lower estimate of the supremum, which the certified bound must dominate.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -70,8 +71,8 @@ class MeasuredSpaceTimeError:
 
 
 def measured_space_time_error(resnet: ReLUResNet, field: VectorField, points, times,
-                     reference: np.ndarray | None = None, fast: bool | None = None
-                     ) -> MeasuredSpaceTimeError:
+                              reference: np.ndarray | None = None, fast: bool | None = None
+                              ) -> MeasuredSpaceTimeError:
     """Measure ``|X(t, x) - Phi(t, x)|`` for ``t`` in ``times`` and ``x`` in ``points`` (thm-main).
 
     ``X`` is the ResNet's space-time interpolant, evaluated from one trajectory (``fast``: the
@@ -155,20 +156,19 @@ def empirical_smallest(field: VectorField, box, eps: float, points, times,
     for n_blocks in blocks:
         if best is not None and n_blocks * size[cells[0]] >= best.nonzero_parameters:
             break
-        top = measure(n_blocks, cells[-1])
-        if top > eps:
+        measured = {len(cells) - 1: measure(n_blocks, cells[-1])}
+        if measured[len(cells) - 1] > eps:
             continue
-        lo, hi, value = -1, len(cells) - 1, top  # cells[hi] passes; cells[lo] fails (or none)
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            trial = measure(n_blocks, cells[mid])
-            if trial <= eps:
-                hi, value = mid, trial
-            else:
-                lo = mid
-        params = n_blocks * size[cells[hi]]
+
+        def passes(i, n_blocks=n_blocks, measured=measured):
+            if i not in measured:
+                measured[i] = measure(n_blocks, cells[i])
+            return measured[i] <= eps
+
+        index = bisect.bisect_left(range(len(cells) - 1), True, key=passes)
+        params = n_blocks * size[cells[index]]
         if best is None or params < best.nonzero_parameters:
-            best = EmpiricalChoice(eps, n_blocks, cells[hi], value, params, tried)
+            best = EmpiricalChoice(eps, n_blocks, cells[index], measured[index], params, tried)
     if best is None:
         return None
     return EmpiricalChoice(best.eps, best.blocks, best.cells, best.measured,
