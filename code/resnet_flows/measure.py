@@ -23,8 +23,19 @@ from .plan import mesh_times
 from .relu import kuhn_network_size
 from .resnet import ReLUResNet, StateOutsideBox, averaged_kuhn_resnet
 
-__all__ = ["EmpiricalChoice", "MeasuredSpaceTimeError", "empirical_smallest", "evaluation_times",
+__all__ = ["CHUNK_ELEMENTS", "EmpiricalChoice", "MeasuredSpaceTimeError", "empirical_smallest", "evaluation_times",
            "interpolation_ratio", "measured_space_time_error", "node_bound_ratio"]
+
+
+# Numbers per chunk of the time-chunked evaluations (32 MB of float64): large sweeps keep only
+# the errors, the states and the reference at full size.
+CHUNK_ELEMENTS = 2**22
+
+
+def _time_chunks(count: int, per_time: int):
+    """Slices of ``range(count)`` holding about ``CHUNK_ELEMENTS / per_time`` times each."""
+    step = max(1, CHUNK_ELEMENTS // max(per_time, 1))
+    return [slice(start, min(start + step, count)) for start in range(0, count, step)]
 
 
 def evaluation_times(times, base: int = 1024, per_block: int = 1) -> np.ndarray:
@@ -78,7 +89,9 @@ def measured_space_time_error(resnet: ReLUResNet, field: VectorField, points, ti
     ``X`` is the ResNet's space-time interpolant, evaluated from one trajectory (``fast``: the
     blocks' simplex-location evaluators, the default for numpy input); ``Phi`` is
     ``reference_flow(field, points, times)`` unless ``reference`` (same shape) is given. ``times``
-    must start at ``0`` (the points are initial states) and increase strictly.
+    must start at ``0`` (the points are initial states) and increase strictly. The interpolant
+    is formed a few times at once (about :data:`CHUNK_ELEMENTS` numbers), so memory beyond the
+    states, the reference and the errors stays small.
     """
     if not isinstance(resnet, ReLUResNet):
         raise ValueError(f"resnet must be a ReLUResNet, got {type(resnet).__name__}")
@@ -93,8 +106,10 @@ def measured_space_time_error(resnet: ReLUResNet, field: VectorField, points, ti
         raise ValueError(f"reference must have shape {(times.size, *points.shape)}, "
                          f"got {reference.shape}")
     states = resnet.trajectory(points, fast=fast)
-    interpolant = resnet.interpolate(times, points, trajectory=states)
-    errors = np.linalg.norm(interpolant - reference, axis=-1)
+    errors = np.empty((times.size, points.shape[0]))
+    for part in _time_chunks(times.size, points.size):
+        interpolant = resnet.interpolate(times[part], points, trajectory=states)
+        errors[part] = np.linalg.norm(interpolant - reference[part], axis=-1)
     return MeasuredSpaceTimeError(times, errors, states, reference)
 
 
@@ -217,15 +232,20 @@ def interpolation_ratio(result: MeasuredSpaceTimeError, nodes, field: VectorFiel
     keep = (theta >= away) & (theta <= 1 - away)
     if not np.any(keep):
         raise ValueError("no measured time lies inside a step at the distance away from its ends")
+    rows = np.nonzero(inside)[0][keep]
     t, k, theta = t[keep], k[keep], theta[keep]
-    before = np.asarray(field.sup_integral(nodes[k], t), dtype=np.float64)
-    after = np.asarray(field.sup_integral(t, nodes[k + 1]), dtype=np.float64)
-    bound = ((1 - theta)[:, None] * node_err[k] + theta[:, None] * node_err[k + 1]
-             + ((1 - theta) * before + theta * after)[:, None])
-    err = result.errors[inside][keep]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(bound > 0, err / bound, np.where(err > 0, np.inf, 0.0))
-    return float(np.max(ratio))
+    worst = -np.inf
+    for part in _time_chunks(rows.size, result.errors.shape[1]):
+        tc, kc, th = t[part], k[part], theta[part]
+        before = np.asarray(field.sup_integral(nodes[kc], tc), dtype=np.float64)
+        after = np.asarray(field.sup_integral(tc, nodes[kc + 1]), dtype=np.float64)
+        bound = ((1 - th)[:, None] * node_err[kc] + th[:, None] * node_err[kc + 1]
+                 + ((1 - th) * before + th * after)[:, None])
+        err = result.errors[rows[part]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(bound > 0, err / bound, np.where(err > 0, np.inf, 0.0))
+        worst = max(worst, float(np.max(ratio)))
+    return worst
 
 
 def _node_indices(times, nodes):

@@ -277,8 +277,9 @@ class CPWLNetwork(nn.Module):
         if not np.all(np.isfinite(values)):
             raise ValueError("values contains non-finite nodal values")
         self.grid = grid
-        self.values = values
-        self.register_buffer("output_weight", torch.as_tensor(values.T.copy()))
+        self.values = values = np.ascontiguousarray(values)
+        # a transposed view of the nodal values, not a copy: large ResNets hold many blocks
+        self.register_buffer("output_weight", torch.from_numpy(values).T)
         self.register_buffer("output_bias", torch.zeros(values.shape[1], dtype=torch.float64))
 
     @property

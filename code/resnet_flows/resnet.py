@@ -155,17 +155,18 @@ class ReLUResNet(nn.Module):
         first = self.blocks[0] if self.num_blocks else None
         if isinstance(first, FastBlock):
             x = as_points(x, first.dim)
-        states = [x]
+        states = np.empty((self.num_blocks + 1, *x.shape))  # filled in place, no stacking copy
+        states[0] = x
         with torch.no_grad():
             for k, block in enumerate(self.blocks):
-                self._check_state(states[-1], k)
+                self._check_state(states[k], k)
                 if fast:
-                    step = block.fast(states[-1])
+                    step = block.fast(states[k])
                 else:
-                    step = block(torch.as_tensor(states[-1])).numpy()
-                states.append(states[-1] + step)
+                    step = block(torch.as_tensor(states[k])).numpy()
+                np.add(states[k], step, out=states[k + 1])
         self._check_state(states[-1], self.num_blocks)
-        return like_input(np.stack(states), was_tensor)
+        return like_input(states, was_tensor)
 
     def interpolate(self, t, x, fast: bool | None = None, trajectory=None):
         """The space-time interpolant ``X(t, x)`` at times ``t``: shape ``(len(t), n, d)``.
