@@ -1,4 +1,5 @@
-"""Contractive ReLU blocks, matching training and Jacobian helpers (thm-invertible)."""
+"""resnet_flows.invertibility, matching: contractive ReLU blocks, matching training and the
+Jacobian helpers (thm-invertible, chapter 8)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""field_checks (prop-field-constants, thm-well-posed): sampled constant checks, quadrature
+"""resnet_flows.fields.checks (prop-field-constants, thm-well-posed): sampled constant checks, quadrature
 forms, solver tolerance, bad input."""
 
 import numpy as np

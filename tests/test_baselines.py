@@ -1,4 +1,5 @@
-"""Tests of resnet_flows.training (chapter 9, thm-main-restated): data, models, training, timing."""
+"""resnet_flows.baselines (chapter 9, thm-main-restated): data, trained models, training,
+the solve_ivp baseline, timing."""
 
 import numpy as np
 import pytest

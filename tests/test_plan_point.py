@@ -1,4 +1,4 @@
-"""Point-evaluation Euler bounds and certified plans for point-evaluation blocks (thm-complexity)."""
+"""resnet_flows.plan, point-evaluation blocks: Euler bounds and certified plans for point-evaluation blocks (thm-complexity)."""
 
 import math
 
