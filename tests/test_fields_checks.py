@@ -1,5 +1,5 @@
-"""resnet_flows.fields.checks (prop-field-constants, thm-well-posed): sampled constant checks, quadrature
-forms, solver tolerance, bad input."""
+"""resnet_flows.fields.checks (prop-field-constants, thm-well-posed): sampled constant checks,
+quadrature forms, solver tolerance, bad input."""
 
 import numpy as np
 import pytest

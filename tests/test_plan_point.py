@@ -1,4 +1,5 @@
-"""resnet_flows.plan, point-evaluation blocks: Euler bounds and certified plans for point-evaluation blocks (thm-complexity)."""
+"""resnet_flows.plan, point-evaluation blocks: point-Euler bounds and certified plans
+(thm-complexity)."""
 
 import math
 

@@ -112,7 +112,8 @@ def test_resnet_functions_follow_the_input_convention(certified):
     y = contractive.trajectory(x)[-1]
     _same_kind(rf.invert(contractive, y), rf.invert(contractive, torch.as_tensor(y)))
     block = contractive.blocks[0]
-    _same_kind(rf.fixed_point_inverse(block, y, 5), rf.fixed_point_inverse(block, torch.as_tensor(y), 5))
+    _same_kind(rf.fixed_point_inverse(block, y, 5),
+               rf.fixed_point_inverse(block, torch.as_tensor(y), 5))
     q = np.full(contractive.num_blocks, 0.5 / 8 * 1.01)
     z_np, b_np = rf.invert_with_bound(contractive, y, 30, q)
     z_t, b_t = rf.invert_with_bound(contractive, torch.as_tensor(y), 30, q)

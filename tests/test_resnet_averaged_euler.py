@@ -1,4 +1,5 @@
-"""resnet_flows.resnet and .blocks, chapters 4-5: averaged Euler states and perturbed blocks (thm-averaged-euler, thm-stability)."""
+"""resnet_flows.resnet and .blocks, chapters 4-5: averaged Euler states and perturbed blocks
+(thm-averaged-euler, thm-stability)."""
 
 import numpy as np
 import pytest

@@ -167,7 +167,8 @@ def solve_restarted(piece, y0, times, breakpoints=()) -> tuple[np.ndarray, int]:
     breaks = np.asarray(breakpoints, dtype=np.float64).reshape(-1)
     lo, hi = sorted((times[0], times[-1]))
     forward = times[-1] > times[0]
-    stops = np.unique(np.concatenate([[times[0], times[-1]], breaks[(breaks > lo) & (breaks < hi)]]))
+    inner = breaks[(breaks > lo) & (breaks < hi)]
+    stops = np.unique(np.concatenate([[times[0], times[-1]], inner]))
     if not forward:
         stops = stops[::-1]
     evaluations = 0

@@ -59,7 +59,8 @@ def invert(resnet: ReLUResNet, y, iterations: int = 60) -> np.ndarray:
 def invert_with_bound(resnet: ReLUResNet, y, iterations: int, q, roundoff=None):
     """:func:`invert` together with an a-posteriori bound on its error (thm-invertible).
 
-    Returns ``(z, bound)``, both of the kind of ``y``: ``z`` is exactly what ``invert(resnet, y, iterations)`` returns and
+    Returns ``(z, bound)``, both of the kind of ``y``: ``z`` is exactly what
+    ``invert(resnet, y, iterations)`` returns and
     ``|z_i - Psi^{-1}(y_i)| <= bound_i``, with ``Psi`` the ResNet and ``q[k] >= Lip R_k``
     (``< 1``). Per block, started at ``z_0 = w`` (the computed preimage so far), Banach's
     estimate gives ``|z_j - z*| <= q^j / (1 - q) |z_1 - z_0|``; each computed step may carry a

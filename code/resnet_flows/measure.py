@@ -23,8 +23,8 @@ from .plan import mesh_times
 from .relu import kuhn_network_size
 from .resnet import ReLUResNet, StateOutsideBox, averaged_kuhn_resnet
 
-__all__ = ["CHUNK_ELEMENTS", "EmpiricalChoice", "MeasuredSpaceTimeError", "empirical_smallest", "evaluation_times",
-           "interpolation_ratio", "measured_space_time_error", "node_bound_ratio"]
+__all__ = ["CHUNK_ELEMENTS", "EmpiricalChoice", "MeasuredSpaceTimeError", "empirical_smallest",
+           "evaluation_times", "interpolation_ratio", "measured_space_time_error", "node_bound_ratio"]
 
 
 # Numbers per chunk of the time-chunked evaluations (32 MB of float64): large sweeps keep only
