@@ -32,6 +32,7 @@ __all__ = [
     "FieldBlock",
     "PerturbedBlock",
     "is_relu_network",
+    "neural_euler_block",
     "numpy_evaluator",
     "random_unit_field",
 ]
