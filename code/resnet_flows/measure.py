@@ -27,9 +27,9 @@ __all__ = ["CHUNK_ELEMENTS", "EmpiricalChoice", "MeasuredSpaceTimeError", "empir
            "evaluation_times", "interpolation_ratio", "measured_space_time_error", "node_bound_ratio"]
 
 
-# Numbers per chunk of the time-chunked evaluations (32 MB of float64): large sweeps keep only
-# the errors, the states and the reference at full size.
-CHUNK_ELEMENTS = 2**22
+# Numbers per chunk of the time-chunked evaluations (2 MB of float64): large sweeps keep only
+# the errors, the states and the reference at full size, and the temporaries stay small.
+CHUNK_ELEMENTS = 2**18
 
 
 def _time_chunks(count: int, per_time: int):
