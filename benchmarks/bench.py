@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import itertools
 import resource
 
 import numpy as np
 import torch
-from scipy import integrate
 
 from resnet_flows import fields, rough
-from resnet_flows.flows import reference_flow
+from resnet_flows.baselines import timed
+from resnet_flows.flows import reference_flow, solve_ivp_piece, solve_restarted
 from resnet_flows.plan import plan_flow_resnet
 from resnet_flows.relu import cpwl_network
-from resnet_flows.resnet import build_flow_resnet
-from resnet_flows.training import timed
+from resnet_flows.resnet import build_certified_resnet
 
 K2 = (np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
 
@@ -29,14 +27,10 @@ def _solver_at_accuracy(field, x, target):
     n, d = x.shape
     for tol in (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8):
         def solve(tol=tol):
-            stops = np.concatenate([[0.0], field.breakpoints[field.breakpoints > 0],
-                                    [field.horizon]])
-            y = x.reshape(-1)
-            for a, b in itertools.pairwise(stops):
-                sol = integrate.solve_ivp(lambda t, z: field.f(t, z.reshape(n, d)).reshape(-1),
-                                          (a, b), y, method="DOP853", rtol=tol, atol=tol)
-                y = sol.y[:, -1]
-            return y.reshape(n, d)
+            piece = solve_ivp_piece(lambda t, z: field.f(t, z.reshape(n, d)).reshape(-1),
+                                    "DOP853", tol, tol)
+            states, _ = solve_restarted(piece, x, [0.0, field.horizon], field.breakpoints)
+            return states[-1].reshape(n, d)
 
         elapsed, y = _timed(solve, repeat=1)
         err = float(np.max(np.linalg.norm(y - exact, axis=1)))
@@ -52,7 +46,7 @@ def main() -> None:
     field = fields.switching_rotations()
 
     plan_time, plan = _timed(lambda: plan_flow_resnet(field, K2, 0.1), repeat=1)
-    build_time, net = _timed(lambda: build_flow_resnet(field, plan), repeat=1)
+    build_time, net = _timed(lambda: build_certified_resnet(field, plan), repeat=1)
     rows.append(("plan, d=2, eps=0.1", f"{plan_time:.3f} s", "<= 2 s (with build)"))
     rows.append(("build, d=2, eps=0.1", f"{build_time:.3f} s",
                  f"N={plan.num_blocks}, cells={plan.cells}, nnz={plan.parameters[1]:.3g}"))
@@ -80,7 +74,7 @@ def main() -> None:
     rows.append(("throughput ratio ResNet / DOP853", f"{solver_time / traj_time:.2f}x", ""))
     user = rough.interior_singular_field(tstar=0.61, beta=0.8, strength=0.1)
     user_time, user_plan = _timed(lambda: plan_flow_resnet(user, K2, 0.25, mesh="graded"), repeat=1)
-    build_user, _ = _timed(lambda: build_flow_resnet(user, user_plan), repeat=1)
+    build_user, _ = _timed(lambda: build_certified_resnet(user, user_plan), repeat=1)
     rows.append(("plan + build, user field |t-0.61|^-0.8 tanh, d=2, eps=0.25",
                  f"{user_time + build_user:.3f} s",
                  f"<= 20 s; graded, N={user_plan.num_blocks}, cells={user_plan.cells}"))

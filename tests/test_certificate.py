@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import resnet_flows as rf
-from resnet_flows import fields, measure, training
+from resnet_flows import baselines, fields, measure
 from resnet_flows.certificate import certify_resnet, time_variation_of
 from resnet_flows.lipschitz import MLPBlock, relu_blocks
 
@@ -43,7 +43,7 @@ def rotation():
 
 
 def test_untrained_resnet_certificate_dominates_dense_sample(rotation):
-    model = training.TrainableResNet(2, np.linspace(0, 1, 5), 8, seed=1)
+    model = baselines.TrainableResNet(2, np.linspace(0, 1, 5), 8, seed=1)
     cert = certify_resnet(model, rotation, K, cells=8, max_points=6000)
     measured = _dense_sup(_trainable_states(model), rotation)
     assert cert.certified and measured <= cert.bound
@@ -52,7 +52,7 @@ def test_untrained_resnet_certificate_dominates_dense_sample(rotation):
 
 def test_kuhn_resnet_and_block_list_agree(rotation):
     times = np.linspace(0, 1, 5)
-    net = measure.averaged_resnet(rotation, times, (-3 * np.ones(2), 3 * np.ones(2)), 6)
+    net = rf.averaged_kuhn_resnet(rotation, times, (-3 * np.ones(2), 3 * np.ones(2)), 6)
     cert = certify_resnet(net, rotation, K, cells=8, max_points=6000)
     assert cert.certified and _dense_sup(_resnet_states(net), rotation) <= cert.bound
     as_list = certify_resnet(list(net.blocks), rotation, K, times, cells=8, max_points=6000)
@@ -61,7 +61,7 @@ def test_kuhn_resnet_and_block_list_agree(rotation):
 
 def test_kuhn_box_too_small_is_refused(rotation):
     times = np.linspace(0, 1, 3)
-    net = measure.averaged_resnet(rotation, times, (-1.05 * np.ones(2), 1.05 * np.ones(2)), 4)
+    net = rf.averaged_kuhn_resnet(rotation, times, (-1.05 * np.ones(2), 1.05 * np.ones(2)), 4)
     cert = certify_resnet(net, rotation, K, cells=4, max_points=500)
     assert not cert.certified and "leave the box" in cert.refused and cert.bound == np.inf
 
@@ -69,9 +69,9 @@ def test_kuhn_box_too_small_is_refused(rotation):
 def test_perturbed_weights_get_a_large_bound_never_a_false_one():
     field = fields.periodic_drift_rotation()
     times = np.linspace(0, 1, 9)
-    net = measure.averaged_resnet(field, times, (-3 * np.ones(2), 3 * np.ones(2)), 8)
+    net = rf.averaged_kuhn_resnet(field, times, (-3 * np.ones(2), 3 * np.ones(2)), 8)
     good = certify_resnet(net, field, K, cells=8, max_points=8000)
-    model = training.TrainableResNet(2, times, 4, seed=0)  # same times, its own weights
+    model = baselines.TrainableResNet(2, times, 4, seed=0)  # same times, its own weights
     with torch.no_grad():
         model.w_out.mul_(40.0)  # a block far from any flow step
     bad = certify_resnet(model, field, K, cells=8, max_points=8000)
@@ -145,7 +145,7 @@ def test_bad_input_names_the_parameter(rotation, case, match):
     elif case == "times":
         net, times = net * 2, [0.0, 0.5, 0.5]
     elif case == "box":
-        net = measure.averaged_resnet(rotation, [0, 1], (-0.5 * np.ones(2), np.ones(2)), 2)
+        net = rf.averaged_kuhn_resnet(rotation, [0, 1], (-0.5 * np.ones(2), np.ones(2)), 2)
         times = None
     elif case == "box_dim":
         box = (-np.ones(3), np.ones(3))
@@ -197,10 +197,10 @@ def test_planner_with_mu_is_smaller_and_still_holds():
     plain.mu_bound = None
     with_mu, without = rf.plan_flow_resnet(field, K, 0.3), rf.plan_flow_resnet(plain, K, 0.3)
     assert with_mu.parameters[1] < without.parameters[1]
-    net = rf.build_flow_resnet(field, with_mu)
+    net = rf.build_certified_resnet(field, with_mu)
     x = np.random.default_rng(2).uniform(-1, 1, (300, 2))
     times = measure.evaluation_times(with_mu.times, base=128, per_block=2)
-    assert measure.space_time_error(net, field, x, times).sup <= with_mu.bound
+    assert measure.measured_space_time_error(net, field, x, times).sup <= with_mu.bound
 
 
 @pytest.mark.parametrize("make, profile", [

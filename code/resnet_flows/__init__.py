@@ -1,54 +1,87 @@
 """Exact ReLU ResNet constructions approximating flows of ODEs with L1-in-time, bounded Lipschitz
-right-hand sides (Mueller, arXiv 1910.09599). The public API, re-exported."""
+right-hand sides (Mueller, arXiv 1910.09599). ``__all__`` below is the documented API; the
+modules ``bounds``, ``fields``, ``measure`` (and ``baselines``, ``invertibility``, ``kuhn``,
+``plotting``, imported by name) hold the rest."""
 
-from . import bounds, fields
-from .fields import NeuralODEField, SpatialField, VectorField
-from .flows import reference_flow
-from .plan import Plan, certify, mesh_times, plan_flow_resnet
-from .relu import CPWLNetwork, KuhnGrid, count_parameters, cpwl_network, kuhn_network_size
-from .resnet import (
+from . import bounds, fields, measure
+from .blocks import (
     AveragedBlock,
+    Block,
+    FastBlock,
     FieldBlock,
     PerturbedBlock,
+    is_relu_network,
+    random_unit_field,
+)
+from .fields import NeuralODEField, SpatialField, VectorField
+from .flows import reference_flow, solve_restarted
+from .invertibility import fixed_point_inverse, invert, invert_with_bound
+from .measure import measured_space_time_error
+from .plan import (
+    DEFAULT_SHARES,
+    EpsilonShare,
+    Plan,
+    PointPlan,
+    certify,
+    certify_point,
+    mesh_times,
+    plan_flow_resnet,
+    plan_point_resnet,
+)
+from .relu import CPWLNetwork, KuhnGrid, count_parameters, cpwl_network, kuhn_network_size
+from .resnet import (
     ReLUResNet,
     StateOutsideBox,
     averaged_euler,
-    averaged_euler_resnet,
-    build_flow_resnet,
+    averaged_kuhn_resnet,
+    build_certified_resnet,
     build_point_resnet,
     euler_resnet,
-    fixed_point_inverse,
-    invert,
-    random_unit_field,
+    exact_averaged_euler_resnet,
+    interpolate_states,
 )
 
 __all__ = [
+    "DEFAULT_SHARES",
     "AveragedBlock",
+    "Block",
     "CPWLNetwork",
+    "EpsilonShare",
+    "FastBlock",
     "FieldBlock",
     "KuhnGrid",
     "NeuralODEField",
     "PerturbedBlock",
     "Plan",
+    "PointPlan",
     "ReLUResNet",
     "SpatialField",
     "StateOutsideBox",
     "VectorField",
     "averaged_euler",
-    "averaged_euler_resnet",
+    "averaged_kuhn_resnet",
     "bounds",
-    "build_flow_resnet",
+    "build_certified_resnet",
     "build_point_resnet",
     "certify",
+    "certify_point",
     "count_parameters",
     "cpwl_network",
     "euler_resnet",
+    "exact_averaged_euler_resnet",
     "fields",
     "fixed_point_inverse",
+    "interpolate_states",
     "invert",
+    "invert_with_bound",
+    "is_relu_network",
     "kuhn_network_size",
+    "measure",
+    "measured_space_time_error",
     "mesh_times",
     "plan_flow_resnet",
+    "plan_point_resnet",
     "random_unit_field",
     "reference_flow",
+    "solve_restarted",
 ]

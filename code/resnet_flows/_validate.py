@@ -15,15 +15,33 @@ def positive_int(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def positive_float(value, name: str, allow_zero: bool = False) -> float:
+def _real(value, name: str) -> float:
     try:
-        out = float(value)
+        return float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    if not np.isfinite(out) or out < 0 or (out == 0 and not allow_zero):
-        expected = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {expected}, got {value!r}")
+
+
+def positive_float(value, name: str) -> float:
+    out = _real(value, name)
+    if not np.isfinite(out) or out <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return out
+
+
+def nonnegative_float(value, name: str) -> float:
+    out = _real(value, name)
+    if not np.isfinite(out) or out < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return out
+
+
+def nonnegative_array(values, name: str) -> np.ndarray:
+    """``values`` as a float64 array whose entries are all finite and ``>= 0``."""
+    arr = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name} must be finite and >= 0")
+    return arr
 
 
 def as_box(box, name: str = "box", dim: int | None = None) -> tuple[np.ndarray, np.ndarray]:

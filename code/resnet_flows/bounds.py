@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from ._validate import nonnegative_array
+
 __all__ = [
     "averaged_euler_error_exp",
     "averaged_euler_errors",
@@ -36,20 +38,13 @@ __all__ = [
     "point_euler_errors",
     "point_euler_local_errors",
     "resnet_lipschitz",
-    "space_time_error",
+    "space_time_error_bound",
 ]
-
-
-def _nonnegative(values, name):
-    arr = np.asarray(values, dtype=np.float64)
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"{name} must be finite and >= 0")
-    return arr
 
 
 def flow_lipschitz(lip_integral):
     """``|Phi(t, x) - Phi(t, y)| <= exp(int_0^t L) |x - y|`` (thm-well-posed, (i))."""
-    return np.exp(_nonnegative(lip_integral, "lip_integral"))
+    return np.exp(nonnegative_array(lip_integral, "lip_integral"))
 
 
 def flow_time_modulus(sup_integral):
@@ -63,7 +58,7 @@ def neural_euler_error(m2: float, lip: float, horizon: float, step: float) -> fl
     ``M_2`` is a Lipschitz constant of ``t -> g(t, x(t))`` along the solution, ``L`` of
     ``g(t, .)``; for ``L = 0`` the limit ``M_2 h T / 2``.
     """
-    m2, lip, horizon, step = (float(_nonnegative(v, n)) for v, n in
+    m2, lip, horizon, step = (float(nonnegative_array(v, n)) for v, n in
                               ((m2, "m2"), (lip, "lip"), (horizon, "horizon"), (step, "step")))
     growth = horizon if lip == 0 else math.expm1(lip * horizon) / lip
     return 0.5 * m2 * step * growth
@@ -77,8 +72,8 @@ def neural_ode_radius(x0_norm, lip: float, beta: float, horizon: float):
     solution from ``x_0`` and every explicit Euler state (any step ``h``, ``N h <= T``) stay in
     the ball ``|x| <= rho``. Vectorised over ``x0_norm``.
     """
-    x0_norm = _nonnegative(x0_norm, "x0_norm")
-    lip, beta, horizon = (float(_nonnegative(v, n)) for v, n in
+    x0_norm = nonnegative_array(x0_norm, "x0_norm")
+    lip, beta, horizon = (float(nonnegative_array(v, n)) for v, n in
                           ((lip, "lip"), (beta, "beta"), (horizon, "horizon")))
     rho = (x0_norm + beta * horizon) * math.exp(lip * horizon)
     return float(rho) if rho.ndim == 0 else rho
@@ -90,8 +85,8 @@ def neural_ode_sup(radius, A: float, W: float, b: float, **_constants):
     Extra keyword arguments (the other entries of ``NeuralODEField.constants()``) are ignored, so
     ``neural_ode_sup(rho, **field.constants())`` works.
     """
-    radius = _nonnegative(radius, "radius")
-    A, W, b = (float(_nonnegative(v, n)) for v, n in ((A, "A"), (W, "W"), (b, "b")))
+    radius = nonnegative_array(radius, "radius")
+    A, W, b = (float(nonnegative_array(v, n)) for v, n in ((A, "A"), (W, "W"), (b, "b")))
     out = A * (W * radius + b)
     return float(out) if np.ndim(out) == 0 else out
 
@@ -110,10 +105,10 @@ def neural_ode_time_lipschitz(radius, A: float, W: float, b: float, A1: float, W
     ``sup |g|``; ``L`` defaults to ``A W``. Keyword-compatible with
     ``neural_ode_time_lipschitz(rho, **field.constants())``.
     """
-    radius = _nonnegative(radius, "radius")
-    A, W, b, A1, W1, b1 = (float(_nonnegative(v, n)) for v, n in
+    radius = nonnegative_array(radius, "radius")
+    A, W, b, A1, W1, b1 = (float(nonnegative_array(v, n)) for v, n in
                            ((A, "A"), (W, "W"), (b, "b"), (A1, "A1"), (W1, "W1"), (b1, "b1")))
-    lip = A * W if L is None else float(_nonnegative(L, "L"))
+    lip = A * W if L is None else float(nonnegative_array(L, "L"))
     speed = A * (W * radius + b)
     out = A1 * (W * radius + b) + A * (W1 * radius + b1) + lip * speed
     return float(out) if np.ndim(out) == 0 else out
@@ -121,15 +116,15 @@ def neural_ode_time_lipschitz(radius, A: float, W: float, b: float, A1: float, W
 
 def cpwl_lipschitz_error(lip: float, widths) -> float:
     """``||g - I_n g||_inf <= Lip(g) |h| / 2``, ``|h|`` the cell diagonal (thm-relu-approx)."""
-    h = _nonnegative(widths, "widths")
-    return float(_nonnegative(lip, "lip")) * 0.5 * float(np.linalg.norm(h))
+    h = nonnegative_array(widths, "widths")
+    return float(nonnegative_array(lip, "lip")) * 0.5 * float(np.linalg.norm(h))
 
 
 def cpwl_c2_error(hess: float, widths) -> float:
     """``||g - I_n g||_inf <= H |h|^2 / 8`` for ``g in C^2`` (thm-relu-approx); ``d h^2 H / 8``
     on cubes."""
-    h = _nonnegative(widths, "widths")
-    return float(_nonnegative(hess, "hess")) * float(np.sum(h * h)) / 8.0
+    h = nonnegative_array(widths, "widths")
+    return float(nonnegative_array(hess, "hess")) * float(np.sum(h * h)) / 8.0
 
 
 def cpwl_cells_for_accuracy(eps: float, box_widths, lip: float | None = None,
@@ -142,21 +137,21 @@ def cpwl_cells_for_accuracy(eps: float, box_widths, lip: float | None = None,
     ``n >= |W| sqrt(H / (8 eps))`` (``= rho sqrt(d H / (2 eps))``). Give exactly one of ``lip``
     and ``hess``.
     """
-    eps = float(_nonnegative(eps, "eps"))
+    eps = float(nonnegative_array(eps, "eps"))
     if eps <= 0:
         raise ValueError(f"eps must be > 0, got {eps!r}")
-    widths = np.asarray(_nonnegative(box_widths, "box_widths"), dtype=np.float64).reshape(-1)
+    widths = np.asarray(nonnegative_array(box_widths, "box_widths"), dtype=np.float64).reshape(-1)
     if widths.size == 0 or np.any(widths <= 0):
         raise ValueError(f"box_widths must be positive side lengths, got {box_widths!r}")
     if (lip is None) == (hess is None):
         raise ValueError("give exactly one of lip and hess")
     diameter = float(np.linalg.norm(widths))
     if lip is not None:
-        constant = float(_nonnegative(lip, "lip"))
+        constant = float(nonnegative_array(lip, "lip"))
         cells = math.ceil(constant * diameter / (2 * eps))
         error = lambda n: cpwl_lipschitz_error(constant, widths / n)
     else:
-        constant = float(_nonnegative(hess, "hess"))
+        constant = float(nonnegative_array(hess, "hess"))
         cells = math.ceil(diameter * math.sqrt(constant / (8 * eps)))
         error = lambda n: cpwl_c2_error(constant, widths / n)
     cells = max(cells, 1)
@@ -168,8 +163,8 @@ def cpwl_cells_for_accuracy(eps: float, box_widths, lip: float | None = None,
 def discrete_gronwall(lip_integrals, local_errors) -> np.ndarray:
     """``e_0 = 0``, ``e_{k+1} = (1 + Lambda_k) e_k + r_k``, i.e.
     ``e_k = sum_{j<k} r_j prod_{j<i<k} (1 + Lambda_i)`` (lem-discrete-gronwall)."""
-    lam = _nonnegative(lip_integrals, "lip_integrals")
-    r = _nonnegative(local_errors, "local_errors")
+    lam = nonnegative_array(lip_integrals, "lip_integrals")
+    r = nonnegative_array(local_errors, "local_errors")
     if lam.shape != r.shape or lam.ndim != 1:
         raise ValueError(f"lip_integrals and local_errors must be 1-D of one length, got "
                          f"{lam.shape} and {r.shape}")
@@ -184,7 +179,7 @@ def one_sided_growth(lip_integrals, mu_integrals) -> np.ndarray:
     ``sqrt(1 + 2 mu_k + Lambda_k^2)``-Lipschitz when ``f`` has the one-sided Lipschitz bound
     ``mu``, ``mu_k = int_{I_k} mu`` (lem-one-sided (2)); passed to :func:`discrete_gronwall` in
     place of ``Lambda_k`` it keeps the recursions of thm-averaged-euler and thm-stability."""
-    lam = _nonnegative(lip_integrals, "lip_integrals")
+    lam = nonnegative_array(lip_integrals, "lip_integrals")
     mu = np.asarray(mu_integrals, dtype=np.float64)
     if mu.shape != lam.shape or not np.all(np.isfinite(mu)):
         raise ValueError(f"mu_integrals must be finite with shape {lam.shape}, got {mu.shape}")
@@ -194,15 +189,15 @@ def one_sided_growth(lip_integrals, mu_integrals) -> np.ndarray:
 def averaged_euler_errors(lip_integrals, sup_integrals) -> np.ndarray:
     """``|y_k - Phi(t_k, x)| <= sum_{j<k} Lambda_j M_j prod_{j<i<k} (1 + Lambda_i)``
     (thm-averaged-euler), for all ``k``."""
-    lam = _nonnegative(lip_integrals, "lip_integrals")
-    return discrete_gronwall(lam, lam * _nonnegative(sup_integrals, "sup_integrals"))
+    lam = nonnegative_array(lip_integrals, "lip_integrals")
+    return discrete_gronwall(lam, lam * nonnegative_array(sup_integrals, "sup_integrals"))
 
 
 def averaged_euler_error_exp(lip_integrals, sup_integrals) -> np.ndarray:
     """The exponential form ``exp(sum_{j<k} Lambda_j) sum_{j<k} Lambda_j M_j``
     (thm-averaged-euler)."""
-    lam = _nonnegative(lip_integrals, "lip_integrals")
-    local = lam * _nonnegative(sup_integrals, "sup_integrals")
+    lam = nonnegative_array(lip_integrals, "lip_integrals")
+    local = lam * nonnegative_array(sup_integrals, "sup_integrals")
     cum = lambda v: np.concatenate([[0.0], np.cumsum(v)])
     return np.exp(cum(lam)) * cum(local)
 
@@ -214,8 +209,8 @@ def perturbed_euler_errors(lip_integrals, block_errors) -> np.ndarray:
 
 def perturbed_euler_error_exp(lip_integrals, block_errors) -> np.ndarray:
     """``exp(sum_{j<k} Lambda_j) sum_{j<k} delta_j`` (thm-stability)."""
-    lam = _nonnegative(lip_integrals, "lip_integrals")
-    delta = _nonnegative(block_errors, "block_errors")
+    lam = nonnegative_array(lip_integrals, "lip_integrals")
+    delta = nonnegative_array(block_errors, "block_errors")
     cum = lambda v: np.concatenate([[0.0], np.cumsum(v)])
     return np.exp(cum(lam)) * cum(delta)
 
@@ -233,13 +228,13 @@ def point_euler_local_errors(steps, sup_nodes, lip_nodes, holder_constant: float
     ``|x(s) - x(t_k)| <= int_{t_k}^s (m(t_k) + C (u - t_k)^a) du``; integrate over ``I_k``.
     ``steps[k] = h_k``, ``sup_nodes[k] = m(t_k)``, ``lip_nodes[k] = L(t_k)``.
     """
-    h = _nonnegative(steps, "steps")
-    m = _nonnegative(sup_nodes, "sup_nodes")
-    lip = _nonnegative(lip_nodes, "lip_nodes")
+    h = nonnegative_array(steps, "steps")
+    m = nonnegative_array(sup_nodes, "sup_nodes")
+    lip = nonnegative_array(lip_nodes, "lip_nodes")
     if not (h.ndim == 1 and h.shape == m.shape == lip.shape):
         raise ValueError(f"steps, sup_nodes and lip_nodes must be 1-D of one length, got "
                          f"{h.shape}, {m.shape} and {lip.shape}")
-    c = float(_nonnegative(holder_constant, "holder_constant"))
+    c = float(nonnegative_array(holder_constant, "holder_constant"))
     a = float(alpha)
     if not 0 < a <= 1:
         raise ValueError(f"alpha must lie in (0, 1], got {alpha}")
@@ -253,18 +248,18 @@ def point_euler_errors(steps, sup_nodes, lip_nodes, holder_constant: float,
     (thm-complexity): the discrete Gronwall recursion ``e_{k+1} = (1 + h_k L(t_k)) e_k + r_k``
     with the local errors ``r_k`` of :func:`point_euler_local_errors`. For uniform steps and
     bounded ``m, L`` it is ``<= e^{L T} T (C h^a / (1+a) + L m h / 2 + ...)``: order ``h^a``."""
-    h = _nonnegative(steps, "steps")
-    lip = _nonnegative(lip_nodes, "lip_nodes")
+    h = nonnegative_array(steps, "steps")
+    lip = nonnegative_array(lip_nodes, "lip_nodes")
     local = point_euler_local_errors(h, sup_nodes, lip, holder_constant, alpha)
     return discrete_gronwall(h * lip, local)
 
 
-def space_time_error(node_errors, sup_integrals) -> float:
+def space_time_error_bound(node_errors, sup_integrals) -> float:
     """``sup_{t in I_k} |X(t) - Phi(t)| <= max(e_k, e_{k+1}) + M_k``, maximised over ``k``
     (thm-main): the interpolant is a convex combination of node states, the flow moves by at
     most ``M_k`` inside ``I_k``."""
-    e = _nonnegative(node_errors, "node_errors")
-    m = _nonnegative(sup_integrals, "sup_integrals")
+    e = nonnegative_array(node_errors, "node_errors")
+    m = nonnegative_array(sup_integrals, "sup_integrals")
     if e.size != m.size + 1:
         raise ValueError("node_errors must have one more entry than sup_integrals")
     return float(np.max(np.maximum(e[:-1], e[1:]) + m))
@@ -272,13 +267,13 @@ def space_time_error(node_errors, sup_integrals) -> float:
 
 def kuhn_interpolant_lipschitz(lip: float, dim: int) -> float:
     """``Lip(I_n g) <= sqrt(d) Lip(g)`` for the Kuhn interpolant (thm-invertible)."""
-    return math.sqrt(dim) * float(_nonnegative(lip, "lip"))
+    return math.sqrt(dim) * float(nonnegative_array(lip, "lip"))
 
 
 def inverse_lipschitz(q):
     """``x -> x + R(x)`` with ``Lip R <= q < 1`` has an inverse with Lipschitz constant
     ``<= 1 / (1 - q)`` (thm-invertible)."""
-    q = _nonnegative(q, "q")
+    q = nonnegative_array(q, "q")
     if np.any(q >= 1):
         raise ValueError("q must be < 1")
     return 1.0 / (1.0 - q)
@@ -286,14 +281,14 @@ def inverse_lipschitz(q):
 
 def fixed_point_error(q, iterations, first_step):
     """``|z_j - z*| <= q^j / (1 - q) |z_1 - z_0|`` for ``z <- y - R(z)`` (thm-invertible)."""
-    q = _nonnegative(q, "q")
+    q = nonnegative_array(q, "q")
     if np.any(q >= 1):
         raise ValueError("q must be < 1")
-    return q ** np.asarray(iterations) / (1.0 - q) * _nonnegative(first_step, "first_step")
+    return q ** np.asarray(iterations) / (1.0 - q) * nonnegative_array(first_step, "first_step")
 
 
 def _contraction_constants(q):
-    q = _nonnegative(q, "q")
+    q = nonnegative_array(q, "q")
     if q.ndim != 1 or q.size == 0:
         raise ValueError(f"q must be a nonempty 1-D array (one constant per block), got {q.shape}")
     if np.any(q >= 1):
@@ -323,7 +318,7 @@ def blockwise_inversion_error(q, block_errors) -> np.ndarray:
     ``(N, n)`` (per point); returns a scalar or shape ``(n,)``.
     """
     q = _contraction_constants(q)
-    eta = _nonnegative(block_errors, "block_errors")
+    eta = nonnegative_array(block_errors, "block_errors")
     if eta.shape[:1] != q.shape:
         raise ValueError(f"block_errors must have {q.size} rows (one per block), got {eta.shape}")
     growth = np.concatenate([[1.0], np.cumprod(1.0 / (1.0 - q))[:-1]])

@@ -29,7 +29,7 @@ from dataclasses import field as dataclass_field
 import numpy as np
 from scipy import integrate
 
-from ._validate import as_box, positive_float, positive_int
+from ._validate import as_box, nonnegative_float, positive_float, positive_int
 from .fields import VectorField
 from .flows import reference_flow
 from .lipschitz import relu_blocks, spectral_norms
@@ -75,7 +75,7 @@ def time_variation_of(profile, scale: float):
     """``V(a, b) = scale int_a^b |p(s) - p((a + b) / 2)| ds`` for fields
     ``f(s, x) = p(s) G(x) + q(x)`` (or ``p(s) e + q(x)``) with ``sup |G| <= scale``: then
     ``int_a^b sup_x |f(s, x) - f(u, x)| ds <= V(a, b)`` at the midpoint ``u`` (thm-certificate)."""
-    scale = positive_float(scale, "scale", allow_zero=True)
+    scale = nonnegative_float(scale, "scale")
 
     def variation(a, b):
         u = 0.5 * (a + b)
@@ -215,7 +215,7 @@ def certify_resnet(net, field: VectorField, box, times=None, *, mu=None, time_va
     rtol = positive_float(rtol, "rtol")
     max_points = positive_int(max_points, "max_points")
     max_rounds = positive_int(max_rounds, "max_rounds", minimum=0)
-    allowance = positive_float(solver_allowance, "solver_allowance", allow_zero=True)
+    allowance = nonnegative_float(solver_allowance, "solver_allowance")
     chunk = positive_int(chunk, "chunk")
     if time_variation is not None and not callable(time_variation):
         raise ValueError("time_variation must be callable V(a, b)")

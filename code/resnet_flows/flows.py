@@ -1,4 +1,5 @@
-"""Reference flows: exact where the field knows its flow, else DOP853 restarted at breakpoints.
+"""Reference flows: exact where the field knows its flow, else DOP853 restarted at breakpoints
+(:func:`solve_restarted`, the one restarted-solver loop of the package).
 
 The flow ``Phi(t, x)`` solves ``x(t) = x + int_0^t f(s, x(s)) ds`` (thm-well-posed). Numerically
 each smooth piece between breakpoints is integrated on its own; the field is only evaluated
@@ -17,7 +18,7 @@ from scipy import integrate
 from . import singular
 from ._validate import as_points
 
-__all__ = ["ATOL", "RTOL", "SKIP_MASS", "reference_flow"]
+__all__ = ["ATOL", "RTOL", "SKIP_MASS", "reference_flow", "solve_ivp_piece", "solve_restarted"]
 
 RTOL = 1e-11
 ATOL = 1e-12
@@ -68,9 +69,9 @@ def _integrate_piece(field, a, b, y, t_eval, n, dim):
     if singular_a and singular_b:
         mid = 0.5 * (a + b)
         first = (t_eval - mid) * (b - a) <= 0
-        states_a, y = _integrate_piece(field, a, mid, y, t_eval[first], n, dim)
-        states_b, y = _integrate_piece(field, mid, b, y, t_eval[~first], n, dim)
-        return np.concatenate([states_a, states_b]), y
+        states_a, y, count_a = _integrate_piece(field, a, mid, y, t_eval[first], n, dim)
+        states_b, y, count_b = _integrate_piece(field, mid, b, y, t_eval[~first], n, dim)
+        return np.concatenate([states_a, states_b]), y, count_a + count_b
     call = field.f if hasattr(field, "f") else field
     lo, hi = sorted((a, b))
     margin = 1e-13 * max(1.0, abs(lo), abs(hi))
@@ -98,14 +99,7 @@ def _integrate_piece(field, a, b, y, t_eval, n, dim):
         rhs = f_inside
         grid = t_eval
         span = (a, b)
-    if t_eval.size and grid[-1] == span[1]:
-        full = grid
-    else:
-        full = np.concatenate([grid, [span[1]]])
-    sol = integrate.solve_ivp(rhs, span, y, method="DOP853", rtol=RTOL, atol=ATOL, t_eval=full)
-    if not sol.success:
-        raise RuntimeError(f"reference flow failed on [{a}, {b}]: {sol.message}")
-    return sol.y[:, :t_eval.size].T, sol.y[:, -1].copy()
+    return solve_ivp_piece(rhs)(span[0], span[1], y, grid)
 
 
 def reference_flow(field, x0, times, method: str = "auto") -> np.ndarray:
@@ -126,26 +120,67 @@ def reference_flow(field, x0, times, method: str = "auto") -> np.ndarray:
     if method == "exact" and not exact:
         raise ValueError(f"{field!r} has no exact flow (method='exact')")
     if exact and method != "numerical":
-        return np.stack([field.exact_flow(times[0], t, x0) for t in times])
+        out = np.empty((times.size, *x0.shape))  # filled in place: no list of copies to stack
+        for i, t in enumerate(times):
+            out[i] = field.exact_flow(times[0], t, x0)
+        return out
 
     if getattr(field, "singular_times", np.empty(0)).size:
         return singular.time_changed_flow(field, x0, times, RTOL, ATOL)
     n = x0.shape[0]
-    out = np.empty((times.size, n, dim))
-    out[0] = x0
     if times.size == 1:
-        return out
+        return x0[None].copy()
+
+    def piece(a, b, y, t_eval):
+        return _integrate_piece(field, a, b, y, t_eval, n, dim)
+
     breaks = np.asarray(getattr(field, "breakpoints", ()), dtype=np.float64)
+    out, _ = solve_restarted(piece, x0.reshape(-1), times, breaks)
+    return out.reshape(times.size, n, dim)
+
+
+def solve_ivp_piece(rhs, method: str = "DOP853", rtol: float = RTOL, atol: float = ATOL):
+    """A piece solver for :func:`solve_restarted`: ``scipy.integrate.solve_ivp`` of
+    ``y' = rhs(t, y)`` on one piece ``[a, b]``, values at ``t_eval`` from its dense output."""
+
+    def piece(a, b, y, t_eval):
+        full = t_eval if t_eval.size and t_eval[-1] == b else np.append(t_eval, b)
+        sol = integrate.solve_ivp(rhs, (a, b), y, method=method, rtol=rtol, atol=atol,
+                                  t_eval=full)
+        if not sol.success:
+            raise RuntimeError(f"solve_ivp failed on [{a}, {b}]: {sol.message}")
+        return sol.y[:, :t_eval.size].T, sol.y[:, -1].copy(), sol.nfev
+
+    return piece
+
+
+def solve_restarted(piece, y0, times, breakpoints=()) -> tuple[np.ndarray, int]:
+    """States at ``times`` of an ODE integrated piece by piece, restarted at every breakpoint
+    strictly between ``times[0]`` and ``times[-1]`` (a jump or singularity of the right-hand
+    side is never stepped over). ``times`` increase or decrease strictly from ``times[0]``, the
+    time of ``y0`` (a flat array).
+
+    ``piece(a, b, y, t_eval)`` integrates from ``a`` to ``b`` starting at ``y`` and returns the
+    states at ``t_eval`` (shape ``(len(t_eval), y.size)``), the state at ``b`` and its number of
+    right-hand-side evaluations (:func:`solve_ivp_piece` makes one). Returns
+    ``(states, evaluations)`` with ``states`` of shape ``(len(times), y0.size)``.
+    """
+    times = np.asarray(times, dtype=np.float64)
+    y = np.asarray(y0, dtype=np.float64).reshape(-1).copy()
+    out = np.empty((times.size, y.size))
+    out[0] = y
+    breaks = np.asarray(breakpoints, dtype=np.float64).reshape(-1)
     lo, hi = sorted((times[0], times[-1]))
-    inner = breaks[(breaks > lo) & (breaks < hi)]
     forward = times[-1] > times[0]
+    inner = breaks[(breaks > lo) & (breaks < hi)]
     stops = np.unique(np.concatenate([[times[0], times[-1]], inner]))
     if not forward:
         stops = stops[::-1]
-    y = x0.reshape(-1).copy()
+    evaluations = 0
     for a, b in itertools.pairwise(stops):
         in_piece = ((times > a) & (times <= b)) if forward else ((times < a) & (times >= b))
         idx = np.nonzero(in_piece)[0]
-        states, y = _integrate_piece(field, a, b, y, times[idx], n, dim)
-        out[idx] = states.reshape(len(idx), n, dim)
-    return out
+        states, y, count = piece(a, b, y, times[idx])
+        out[idx] = states
+        evaluations += count
+    return out, evaluations

@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from ._validate import as_times
-from .relu import CPWLNetwork, cpwl_lipschitz
+from .kuhn import cpwl_lipschitz
+from .relu import CPWLNetwork
 
 __all__ = ["KuhnBlock", "MLPBlock", "relu_blocks", "spectral_norms"]
 
@@ -99,7 +100,7 @@ class KuhnBlock:
     the box it is not the interpolant, so the certificate refuses balls that leave it."""
 
     def __init__(self, network: CPWLNetwork):
-        from .relu import kuhn_jacobians
+        from .kuhn import kuhn_jacobians
 
         self.network = network
         self.dim = network.dim
@@ -148,8 +149,8 @@ def _sequential_layers(block: nn.Module, k: int):
 def relu_blocks(net, times=None) -> tuple[list, np.ndarray]:
     """``(blocks, times)`` for a ReLU ResNet: a ``ReLUResNet`` (Kuhn or ``nn.Sequential`` blocks),
     a ``TrainableResNet`` (chapter 9), or a sequence of ``nn.Module`` blocks with ``times``."""
+    from .baselines import TrainableResNet
     from .resnet import ReLUResNet
-    from .training import TrainableResNet
 
     if isinstance(net, TrainableResNet):
         blocks = [MLPBlock([(net.w_in[k].detach().numpy(), net.b_in[k, 0].detach().numpy()),

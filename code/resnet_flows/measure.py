@@ -9,21 +9,33 @@ a lower estimate of the supremum, which the certified bound must dominate.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
 import numpy as np
 
-from ._validate import as_box, as_points, as_times, positive_float, positive_int
+from ._validate import as_box, as_points, as_times, nonnegative_float, positive_float, positive_int
 from .fields import VectorField
 from .flows import reference_flow
 from .plan import mesh_times
 from .relu import kuhn_network_size
-from .resnet import ReLUResNet, StateOutsideBox, _cpwl_resnet
+from .resnet import ReLUResNet, StateOutsideBox, averaged_kuhn_resnet
 
-__all__ = ["EmpiricalChoice", "SpaceTimeError", "averaged_resnet", "empirical_smallest",
-           "evaluation_times", "interpolation_ratio", "node_bound_ratio", "space_time_error"]
+__all__ = ["CHUNK_ELEMENTS", "EmpiricalChoice", "MeasuredSpaceTimeError", "empirical_smallest",
+           "evaluation_times", "interpolation_ratio", "measured_space_time_error", "node_bound_ratio"]
+
+
+# Numbers per chunk of the time-chunked evaluations (2 MB of float64): large sweeps keep only
+# the errors, the states and the reference at full size, and the temporaries stay small.
+CHUNK_ELEMENTS = 2**18
+
+
+def _time_chunks(count: int, per_time: int):
+    """Slices of ``range(count)`` holding about ``CHUNK_ELEMENTS / per_time`` times each."""
+    step = max(1, CHUNK_ELEMENTS // max(per_time, 1))
+    return [slice(start, min(start + step, count)) for start in range(0, count, step)]
 
 
 def evaluation_times(times, base: int = 1024, per_block: int = 1) -> np.ndarray:
@@ -44,7 +56,7 @@ def evaluation_times(times, base: int = 1024, per_block: int = 1) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class SpaceTimeError:
+class MeasuredSpaceTimeError:
     """Pointwise errors ``|X(t_i, x_j) - Phi(t_i, x_j)|`` on a time grid and a point sample."""
 
     times: np.ndarray
@@ -69,15 +81,17 @@ class SpaceTimeError:
         return self.errors.max(axis=1)
 
 
-def space_time_error(resnet: ReLUResNet, field: VectorField, points, times,
-                     reference: np.ndarray | None = None, fast: bool | None = None
-                     ) -> SpaceTimeError:
+def measured_space_time_error(resnet: ReLUResNet, field: VectorField, points, times,
+                              reference: np.ndarray | None = None, fast: bool | None = None
+                              ) -> MeasuredSpaceTimeError:
     """Measure ``|X(t, x) - Phi(t, x)|`` for ``t`` in ``times`` and ``x`` in ``points`` (thm-main).
 
     ``X`` is the ResNet's space-time interpolant, evaluated from one trajectory (``fast``: the
     blocks' simplex-location evaluators, the default for numpy input); ``Phi`` is
     ``reference_flow(field, points, times)`` unless ``reference`` (same shape) is given. ``times``
-    must start at ``0`` (the points are initial states) and increase strictly.
+    must start at ``0`` (the points are initial states) and increase strictly. The interpolant
+    is formed a few times at once (about :data:`CHUNK_ELEMENTS` numbers), so memory beyond the
+    states, the reference and the errors stays small.
     """
     if not isinstance(resnet, ReLUResNet):
         raise ValueError(f"resnet must be a ReLUResNet, got {type(resnet).__name__}")
@@ -92,21 +106,11 @@ def space_time_error(resnet: ReLUResNet, field: VectorField, points, times,
         raise ValueError(f"reference must have shape {(times.size, *points.shape)}, "
                          f"got {reference.shape}")
     states = resnet.trajectory(points, fast=fast)
-    interpolant = resnet.interpolate(times, points, trajectory=states)
-    errors = np.linalg.norm(interpolant - reference, axis=-1)
-    return SpaceTimeError(times, errors, states, reference)
-
-
-def averaged_resnet(field: VectorField, times, box, cells: int) -> ReLUResNet:
-    """The ResNet of thm-main's form for a partition and box of one's choosing, certified or not:
-    ``R_k = I_n F_k``, the Kuhn-interpolant networks of ``F_k(z) = int_{I_k} f(s, z) ds`` on
-    ``box`` with ``cells`` cells per axis (``build_flow_resnet`` does this for a plan)."""
-    if not isinstance(field, VectorField):
-        raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
-    times = as_times(times, "times")
-    if times[0] < 0 or times[-1] > field.horizon:
-        raise ValueError(f"times must lie in [0, {field.horizon}]")
-    return _cpwl_resnet(field, times, as_box(box, "box", dim=field.dim), cells, field.average)
+    errors = np.empty((times.size, points.shape[0]))
+    for part in _time_chunks(times.size, points.size):
+        interpolant = resnet.interpolate(times[part], points, trajectory=states)
+        errors[part] = np.linalg.norm(interpolant - reference[part], axis=-1)
+    return MeasuredSpaceTimeError(times, errors, states, reference)
 
 
 @dataclass(frozen=True)
@@ -155,9 +159,9 @@ def empirical_smallest(field: VectorField, box, eps: float, points, times,
 
     def measure(n_blocks, n_cells):
         grid_times = mesh_times(field, n_blocks, mesh)
-        net = averaged_resnet(field, grid_times, block_box, n_cells)
+        net = averaged_kuhn_resnet(field, grid_times, block_box, n_cells)
         try:
-            value = space_time_error(net, field, points, times, reference=reference).sup
+            value = measured_space_time_error(net, field, points, times, reference=reference).sup
         except StateOutsideBox:
             value = float("inf")
         tried.append((n_blocks, n_cells, value))
@@ -167,27 +171,26 @@ def empirical_smallest(field: VectorField, box, eps: float, points, times,
     for n_blocks in blocks:
         if best is not None and n_blocks * size[cells[0]] >= best.nonzero_parameters:
             break
-        top = measure(n_blocks, cells[-1])
-        if top > eps:
+        measured = {len(cells) - 1: measure(n_blocks, cells[-1])}
+        if measured[len(cells) - 1] > eps:
             continue
-        lo, hi, value = -1, len(cells) - 1, top  # cells[hi] passes; cells[lo] fails (or none)
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            trial = measure(n_blocks, cells[mid])
-            if trial <= eps:
-                hi, value = mid, trial
-            else:
-                lo = mid
-        params = n_blocks * size[cells[hi]]
+
+        def passes(i, n_blocks=n_blocks, measured=measured):
+            if i not in measured:
+                measured[i] = measure(n_blocks, cells[i])
+            return measured[i] <= eps
+
+        index = bisect.bisect_left(range(len(cells) - 1), True, key=passes)
+        params = n_blocks * size[cells[index]]
         if best is None or params < best.nonzero_parameters:
-            best = EmpiricalChoice(eps, n_blocks, cells[hi], value, params, tried)
+            best = EmpiricalChoice(eps, n_blocks, cells[index], measured[index], params, tried)
     if best is None:
         return None
     return EmpiricalChoice(best.eps, best.blocks, best.cells, best.measured,
                            best.nonzero_parameters, tried)
 
 
-def node_bound_ratio(result: SpaceTimeError, nodes, node_bounds) -> float:
+def node_bound_ratio(result: MeasuredSpaceTimeError, nodes, node_bounds) -> float:
     """``max_k max_x |x_k - Phi(t_k, x)| / B_k`` over the nodes ``t_k``, ``k >= 1``, with ``B_k``
     the certified node bounds ``E_k + P_k`` of thm-main (a plan's ``node_bounds``). Every node
     must belong to ``result.times``."""
@@ -202,7 +205,7 @@ def node_bound_ratio(result: SpaceTimeError, nodes, node_bounds) -> float:
     return float(np.max(measured / node_bounds[1:]))
 
 
-def interpolation_ratio(result: SpaceTimeError, nodes, field: VectorField,
+def interpolation_ratio(result: MeasuredSpaceTimeError, nodes, field: VectorField,
                         away: float = 0.0) -> float:
     """The time-interpolation lemma of thm-main, checked pointwise: for ``t`` inside ``I_k``,
     ``theta = (t - t_k) / (t_{k+1} - t_k)`` and every sample point ``x``,
@@ -215,7 +218,7 @@ def interpolation_ratio(result: SpaceTimeError, nodes, field: VectorField,
     (at the nodes both sides coincide, and close to them the slack is of the order of the
     reference flow's own error). Every node must belong to ``result.times``.
     """
-    away = positive_float(away, "away", allow_zero=True)
+    away = nonnegative_float(away, "away")
     if away >= 0.5:
         raise ValueError(f"away must lie in [0, 0.5), got {away}")
     nodes = as_times(nodes, "nodes")
@@ -229,15 +232,20 @@ def interpolation_ratio(result: SpaceTimeError, nodes, field: VectorField,
     keep = (theta >= away) & (theta <= 1 - away)
     if not np.any(keep):
         raise ValueError("no measured time lies inside a step at the distance away from its ends")
+    rows = np.nonzero(inside)[0][keep]
     t, k, theta = t[keep], k[keep], theta[keep]
-    before = np.asarray(field.sup_integral(nodes[k], t), dtype=np.float64)
-    after = np.asarray(field.sup_integral(t, nodes[k + 1]), dtype=np.float64)
-    bound = ((1 - theta)[:, None] * node_err[k] + theta[:, None] * node_err[k + 1]
-             + ((1 - theta) * before + theta * after)[:, None])
-    err = result.errors[inside][keep]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(bound > 0, err / bound, np.where(err > 0, np.inf, 0.0))
-    return float(np.max(ratio))
+    worst = -np.inf
+    for part in _time_chunks(rows.size, result.errors.shape[1]):
+        tc, kc, th = t[part], k[part], theta[part]
+        before = np.asarray(field.sup_integral(nodes[kc], tc), dtype=np.float64)
+        after = np.asarray(field.sup_integral(tc, nodes[kc + 1]), dtype=np.float64)
+        bound = ((1 - th)[:, None] * node_err[kc] + th[:, None] * node_err[kc + 1]
+                 + ((1 - th) * before + th * after)[:, None])
+        err = result.errors[rows[part]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(bound > 0, err / bound, np.where(err > 0, np.inf, 0.0))
+        worst = max(worst, float(np.max(ratio)))
+    return worst
 
 
 def _node_indices(times, nodes):

@@ -9,26 +9,125 @@ with ``E`` the averaged-Euler bound (thm-averaged-euler), ``M_k = int_{I_k} m`` 
 perturbation bound (thm-stability) for block errors ``delta_k = Lambda_k |h| / 2`` (Lipschitz)
 or ``delta_k = |h|^2 / 8 int_{I_k} H`` (C^2) of thm-relu-approx. The block box is ``K`` grown by
 ``int_0^T m`` (where averaged Euler can go) plus ``P`` (how far the ResNet can stray from it).
+Point-evaluation blocks (thm-complexity) share the same core: one regularity check, one margin
+fixed point (:func:`least_margin`), one least-passing search (:func:`least_passing`) and the
+named shares of ``eps`` (:class:`EpsilonShare`).
 """
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
 import numpy as np
 
 from . import bounds
-from ._validate import as_box, as_times, positive_float, positive_int
+from ._validate import as_box, as_times, nonnegative_float, positive_float, positive_int
 from .fields import VectorField
 from .relu import kuhn_network_size
 
-__all__ = ["Plan", "PointPlan", "certify", "certify_point", "mesh_times", "plan_flow_resnet",
-           "plan_point_resnet"]
+__all__ = ["DEFAULT_SHARES", "MARGIN_ITERATIONS", "REGULARITIES", "EpsilonShare", "Plan",
+           "PointPlan", "certify", "certify_point", "least_margin", "least_passing", "mesh_times",
+           "plan_flow_resnet", "plan_point_resnet"]
 
-BUDGETS = ("lipschitz", "c2")
-_SPLITS = np.linspace(0.05, 0.95, 19)
+REGULARITIES = ("lipschitz", "c2")
+MARGIN_ITERATIONS = 200
+
+
+@dataclass(frozen=True)
+class EpsilonShare:
+    """A split of ``eps``: ``blocks * eps`` for the block part ``max_k P_k`` and the rest,
+    ``partition * eps = (1 - blocks) * eps``, for the Euler and time-interpolation parts."""
+
+    blocks: float
+
+    def __post_init__(self):
+        value = positive_float(self.blocks, "share")
+        if value >= 1:
+            raise ValueError(f"share must lie in (0, 1), got {self.blocks}")
+        object.__setattr__(self, "blocks", value)
+
+    @property
+    def partition(self) -> float:
+        return 1.0 - self.blocks
+
+
+# The planners try these shares and keep the cheapest plan: 5 %, 10 %, ..., 95 % to the blocks.
+DEFAULT_SHARES = tuple(EpsilonShare(float(s)) for s in np.linspace(0.05, 0.95, 19))
+
+
+def _shares(share) -> tuple[EpsilonShare, ...]:
+    """``None``: :data:`DEFAULT_SHARES`; one share (a number or :class:`EpsilonShare`); or a
+    sequence of them, tried in the given order."""
+    if share is None:
+        return DEFAULT_SHARES
+    if isinstance(share, (EpsilonShare, int, float, np.floating)):
+        share = [share]
+    try:
+        out = tuple(s if isinstance(s, EpsilonShare) else EpsilonShare(s) for s in share)
+    except TypeError:
+        raise ValueError(f"share must be a number in (0, 1), an EpsilonShare or a sequence of "
+                         f"them, got {share!r}") from None
+    if not out:
+        raise ValueError("share must not be empty")
+    return out
+
+
+def _regularity(field, regularity, search: bool):
+    """The regularity check shared by all planners. ``None`` means: every regularity the field
+    allows when ``search`` (the planners compare them), else the better one (``"c2"`` if the
+    field has ``H``). Returns the list of regularities to use."""
+    if regularity is not None and regularity not in REGULARITIES:
+        raise ValueError(f"regularity must be one of {REGULARITIES}, got {regularity!r}")
+    if regularity == "c2" and field.hess_bound is None:
+        raise ValueError("regularity='c2' needs a field with hess_bound")
+    if regularity is not None:
+        return [regularity]
+    allowed = ["lipschitz", "c2"] if field.hess_bound is not None else ["lipschitz"]
+    return allowed if search else allowed[-1:]
+
+
+def least_margin(need: Callable[[float], float], start: float, limit: float,
+                 iterations: int = MARGIN_ITERATIONS) -> float:
+    """The least fixed point ``m = need(m)`` of an increasing ``need``, by ``m <- need(m)`` from
+    ``start`` (below it); ``inf`` when none is found.
+
+    The block box must hold the block part as margin and the block part grows with the box, so
+    the margin is such a fixed point. The iteration increases to the least fixed point when one
+    exists, but only linearly, with ratio ``need'(m)``: close to 1 it takes very many steps.
+    It therefore gives up after ``iterations`` steps, or once ``m`` exceeds ``limit``, even when a
+    fixed point may exist: such a grid barely suffices and is treated as too coarse (the
+    planners then try more cells), which bounds the cost of every plan.
+    """
+    trial = start
+    for _ in range(iterations):
+        needed = need(trial)
+        if needed <= trial:
+            return trial
+        trial = needed * (1 + 1e-6)
+        if trial > limit:
+            break
+    return math.inf
+
+
+def least_passing(passes: Callable[[int], bool], start: int = 1, limit: int = 2**24,
+                  refine: bool = True) -> int | None:
+    """The least integer ``n >= start`` with ``passes(n)``, for ``passes`` false then true
+    (monotone): doubling from ``start`` brackets it in ``(hi / 2, hi]``, then ``bisect`` finds
+    it. ``None`` when no ``n <= limit`` of the doubling passes; with ``refine=False`` the first
+    passing ``start * 2^j`` is returned instead."""
+    lo, hi = start - 1, start
+    while not passes(hi):
+        lo, hi = hi, 2 * hi
+        if hi > limit:
+            return None
+    if not refine:
+        return hi
+    return bisect.bisect_left(range(lo + 1, hi), True, key=passes) + lo + 1
 
 
 @dataclass(frozen=True)
@@ -40,7 +139,7 @@ class Plan:
     times: np.ndarray
     cells: int
     block_box: tuple[np.ndarray, np.ndarray]
-    budget: str
+    regularity: str
     euler_part: float
     interpolation_part: float
     block_part: float
@@ -63,7 +162,7 @@ class Plan:
 
     def summary(self) -> dict:
         return {
-            "N": self.num_blocks, "cells": self.cells, "budget": self.budget,
+            "N": self.num_blocks, "cells": self.cells, "regularity": self.regularity,
             "euler_part": self.euler_part, "interpolation_part": self.interpolation_part,
             "block_part": self.block_part, "bound": self.bound, "eps": self.eps,
             "nonzero_parameters": self.parameters[1],
@@ -127,167 +226,164 @@ def _growth(field, times, lam):
     return bounds.one_sided_growth(lam, mu)
 
 
-def _block_weights(field, times, budget, lam):
-    if budget == "lipschitz":
+def _block_weights(field, times, regularity, lam):
+    if regularity == "lipschitz":
         return lam
     return np.asarray(field.hess_integral(times[:-1], times[1:]))
 
 
-def _block_scale(budget, widths_norm_per_cell, cells):
+def _block_scale(regularity, widths_norm_per_cell, cells):
     """``delta_k = scale * w_k``: ``|h| / 2`` or ``|h|^2 / 8`` with ``|h| = |width| / cells``."""
     h = widths_norm_per_cell / cells
-    return 0.5 * h if budget == "lipschitz" else h * h / 8.0
+    return 0.5 * h if regularity == "lipschitz" else h * h / 8.0
 
 
-def certify(field: VectorField, box, times, cells: int, budget: str | None = None,
+def _block_part(box, reach, regularity, cells, unit, offset=0.0, margin=None):
+    """The block part ``P = scale(B) * unit`` on the block box ``B``: ``K`` grown by
+    ``int_0^T m`` plus the margin, the least fixed point of ``margin = offset + max P(margin)``
+    (:func:`least_margin`) unless ``margin`` is given. Returns ``(P, B)``; ``P = inf`` and an
+    unbounded ``B`` when no fixed point is found."""
+    lower, upper = box
+
+    def block_box(m):
+        grow = (reach + m) * (1 + 1e-9)
+        return lower - grow, upper + grow
+
+    def part(m):
+        box_lower, box_upper = block_box(m)
+        return _block_scale(regularity, float(np.linalg.norm(box_upper - box_lower)), cells) * unit
+
+    if margin is None:
+        limit = 1e6 * (1.0 + float(np.max(upper - lower)) + reach)
+        margin = least_margin(lambda m: offset + float(part(m).max()), offset, limit)
+    if math.isinf(margin):
+        return np.full(unit.size, math.inf), (lower - math.inf, upper + math.inf)
+    return part(margin), block_box(margin)
+
+
+def _check_partition(field, times):
+    times = as_times(times, "times")
+    if abs(times[0]) > 0 or abs(times[-1] - field.horizon) > 1e-12 * field.horizon:
+        raise ValueError(f"times must run from 0 to the horizon {field.horizon}")
+    return times
+
+
+def certify(field: VectorField, box, times, cells: int, regularity: str | None = None,
             margin: float | None = None) -> Plan:
     """The certified bound of thm-main for a given partition and grid (``eps`` = the bound).
 
     ``margin`` is how far the block box extends ``K`` beyond ``int m``; by default the block
-    part itself, which is what thm-stability needs.
+    part itself, which is what thm-stability needs (the least fixed point, :func:`least_margin`).
+    ``regularity``: ``"lipschitz"``, ``"c2"`` or None for ``"c2"`` when the field allows it.
     """
     lower, upper = as_box(box, "box", dim=field.dim)
-    times = as_times(times, "times")
-    if abs(times[0]) > 0 or abs(times[-1] - field.horizon) > 1e-12 * field.horizon:
-        raise ValueError(f"times must run from 0 to the horizon {field.horizon}")
+    times = _check_partition(field, times)
     cells = positive_int(cells, "cells")
-    budget = budget or ("c2" if field.hess_bound is not None else "lipschitz")
-    if budget not in BUDGETS:
-        raise ValueError(f"budget must be one of {BUDGETS}, got {budget!r}")
-    if budget == "c2" and field.hess_bound is None:
-        raise ValueError("budget='c2' needs a field with hess_bound")
+    (regularity,) = _regularity(field, regularity, search=False)
     m_int, lam = _interval_integrals(field, times)
     growth = _growth(field, times, lam)
     # thm-averaged-euler and thm-stability with the amplification 1 + growth_k per step
     euler = bounds.discrete_gronwall(growth, lam * m_int)
-    weights = _block_weights(field, times, budget, lam)
+    weights = _block_weights(field, times, regularity, lam)
     reach = float(field.sup_integral(0.0, field.horizon))
     pert_unit = bounds.discrete_gronwall(growth, weights)
-
-    def block_part(grow):
-        box_lower, box_upper = lower - grow, upper + grow
-        scale = _block_scale(budget, float(np.linalg.norm(box_upper - box_lower)), cells)
-        return scale * pert_unit, (box_lower, box_upper)
-
-    # The block part grows with the box and the box must hold it as margin: iterate
-    # m <- P(m) from m = 0; it increases to the least fixed point, or diverges (too few cells).
-    # Slow convergence means the cells barely suffice; such a grid is treated as too coarse,
-    # even when a fixed point exists (it is then missed after 200 iterations): safe, not sharp.
-    if margin is None:
-        guess = math.inf
-        trial = 0.0
-        for _ in range(200):
-            pert, _ = block_part((reach + trial) * (1 + 1e-9))
-            if pert.max() <= trial:
-                guess = trial
-                break
-            trial = float(pert.max()) * (1 + 1e-6)
-            if trial > 1e6 * (1.0 + float(np.max(upper - lower)) + reach):
-                break
-    else:
-        guess = positive_float(margin, "margin", allow_zero=True)
-    if math.isinf(guess):
-        pert = np.full(times.size, math.inf)
-        block_lower, block_upper = lower - math.inf, upper + math.inf
-    else:
-        pert, (block_lower, block_upper) = block_part((reach + guess) * (1 + 1e-9))
-        if pert.max() > guess:
-            raise ValueError(f"margin={margin} is smaller than the block part {pert.max():.3g}")
-    return Plan(field, (lower, upper), times, cells, (block_lower, block_upper), budget,
+    if margin is not None:
+        margin = nonnegative_float(margin, "margin")
+    pert, (block_lower, block_upper) = _block_part((lower, upper), reach, regularity, cells,
+                                                   pert_unit, margin=margin)
+    if margin is not None and pert.max() > margin:
+        raise ValueError(f"margin={margin} is smaller than the block part {pert.max():.3g}")
+    return Plan(field, (lower, upper), times, cells, (block_lower, block_upper), regularity,
                 float(euler.max()), float(m_int.max()), float(pert.max()),
                 float(euler.max() + m_int.max() + pert.max()), euler + pert)
 
 
-def _smallest_blocks(field, mesh, target):
-    """Smallest ``N`` whose Euler plus time-interpolation parts are ``<= target``."""
-    def parts(n):
-        times = mesh_times(field, n, mesh)
-        m_int, lam = _interval_integrals(field, times)
-        return (bounds.discrete_gronwall(_growth(field, times, lam), lam * m_int).max()
-                + m_int.max())
+def _fewest_cells(plan_for, block_target, eps):
+    """The plan with the fewest cells whose block part is ``<= block_target`` (it decreases
+    with the cells), carrying ``eps``; ``None`` if the other parts already reach ``eps`` or no
+    grid of up to ``2^16`` cells per axis suffices."""
+    plans = {}
 
-    hi, last = 1, parts(1)
-    while last > target:
-        hi *= 2
-        if hi > 2**22:
-            raise ValueError(f"no partition with fewer than {2**22} blocks reaches {target:.3g}")
-        now = parts(hi)
-        if hi >= 64 and now > 0.99 * last:
-            # Stalled: next to a singular time the graded blocks cannot get lighter than the
-            # mass between two adjacent floats (|t - t*|^-beta, beta near 1).
-            raise ValueError(f"the parts stall at {now:.3g} > {target:.3g} from N = {hi // 2} on")
-        last = now
-    lo = hi // 2
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if parts(mid) <= target else (mid, hi)
-    return hi
+    def plan_at(cells):
+        if cells not in plans:
+            plans[cells] = plan_for(cells)
+        return plans[cells]
+
+    if plan_at(1).euler_part + plan_at(1).interpolation_part >= eps:
+        return None
+    cells = least_passing(lambda c: plan_at(c).block_part <= block_target, limit=2**16)
+    return None if cells is None else dataclasses.replace(plan_at(cells), eps=eps)
+
+
+def _cheapest(plans):
+    """The feasible plan with the fewest nonzero parameters (the first one on ties)."""
+    best = None
+    for plan in plans:
+        feasible = plan is not None and plan.bound <= plan.eps
+        if feasible and (best is None or plan.parameters[1] < best.parameters[1]):
+            best = plan
+    return best
+
+
+class _Stalled(Exception):
+    """The Euler and interpolation parts stopped decreasing as the mesh was refined."""
 
 
 def plan_flow_resnet(field: VectorField, box, eps: float, mesh="uniform",
-                     budget: str | None = None) -> Plan:
+                     regularity: str | None = None, share=None) -> Plan:
     """A cheapest certified plan with ``plan.bound <= eps`` (thm-main).
 
-    Searches the share of ``eps`` given to the blocks; for each share the smallest ``N`` whose
-    Euler and interpolation parts fit the rest, then the fewest cells whose block part fits.
-    ``budget``: ``"lipschitz"``, ``"c2"`` or None for the cheaper of the two the field allows.
+    For each share of ``eps`` (``share``: one number in ``(0, 1)`` or :class:`EpsilonShare`,
+    a sequence of them, or None for :data:`DEFAULT_SHARES`) the smallest ``N`` whose Euler and
+    interpolation parts fit the partition's share, then the fewest cells whose block part fits
+    the blocks' share; the plan with the fewest nonzero parameters wins.
+    ``regularity``: ``"lipschitz"``, ``"c2"`` or None for the cheaper of the two the field allows.
     ``mesh``: ``"uniform"``, ``"graded"`` (equal ``int m`` per block) or an array of times.
     """
     if not isinstance(field, VectorField):
         raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
     eps = positive_float(eps, "eps")
-    lower, upper = as_box(box, "box", dim=field.dim)
-    budgets = [budget] if budget else (["lipschitz", "c2"] if field.hess_bound is not None
-                                       else ["lipschitz"])
+    box = as_box(box, "box", dim=field.dim)
+    regularities = _regularity(field, regularity, search=True)
+    shares = _shares(share)
     fixed_times = None if isinstance(mesh, str) else as_times(mesh, "mesh")
-    best = None
-    for share in _SPLITS:
-        if fixed_times is None:
-            try:
-                n_blocks = _smallest_blocks(field, mesh, (1 - share) * eps)
-            except ValueError:  # this share leaves too little for Euler and interpolation
-                continue
-            times = mesh_times(field, n_blocks, mesh)
-        else:
+
+    computed: dict[int, float] = {}
+
+    def parts(n):
+        if n not in computed:
+            times = mesh_times(field, n, mesh)
+            m_int, lam = _interval_integrals(field, times)
+            growth = _growth(field, times, lam)
+            computed[n] = bounds.discrete_gronwall(growth, lam * m_int).max() + m_int.max()
+            # Stalled doubling: next to a singular time the graded blocks cannot get lighter
+            # than the mass between two adjacent floats (|t - t*|^-beta, beta near 1).
+            if n >= 64 and n & (n - 1) == 0 and computed.get(n // 2, math.inf) * 0.99 < computed[n]:
+                raise _Stalled
+        return computed[n]
+
+    def candidates():
+        for part in shares:
             times = fixed_times
-        for choice in budgets:
-            plan = _fewest_cells(field, (lower, upper), times, choice, share * eps, eps)
-            feasible = plan is not None and plan.bound <= eps
-            if feasible and (best is None or plan.parameters[1] < best.parameters[1]):
-                best = plan
+            if times is None:
+                target = part.partition * eps
+                try:
+                    n_blocks = least_passing(lambda n, t=target: parts(n) <= t, limit=2**22)
+                except _Stalled:
+                    n_blocks = None
+                if n_blocks is None:  # this share leaves too little for Euler and interpolation
+                    continue
+                times = mesh_times(field, n_blocks, mesh)
+            for choice in regularities:
+                yield _fewest_cells(
+                    lambda cells, t=times, c=choice: certify(field, box, t, cells, c),
+                    part.blocks * eps, eps)
+
+    best = _cheapest(candidates())
     if best is None:
         raise ValueError(f"eps={eps} cannot be certified with mesh={mesh!r}: the partition's "
                          "Euler and interpolation parts exceed it")
     return best
-
-
-def _fewest_cells(field, box, times, budget, block_target, eps):
-    """Fewest cells whose block part is ``<= block_target`` (it decreases with the cells)."""
-    return _fewest_cells_by(lambda cells: certify(field, box, times, cells, budget),
-                            block_target, eps)
-
-
-def _fewest_cells_by(plan_for, block_target, eps):
-    """Fewest cells with ``plan_for(cells).block_part <= block_target``, by doubling then
-    bisection (the block part decreases with the cells); the plan carries ``eps``."""
-    plan = plan_for(1)
-    if plan.euler_part + plan.interpolation_part >= eps:
-        return None
-    hi = 1
-    while plan.block_part > block_target:
-        hi *= 2
-        if hi > 2**16:
-            return None
-        plan = plan_for(hi)
-    lo = hi // 2
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        candidate = plan_for(mid)
-        if candidate.block_part <= block_target:
-            hi, plan = mid, candidate
-        else:
-            lo = mid
-    return type(plan)(**{**plan.__dict__, "eps": eps})
 
 
 # -- point-evaluation blocks (thm-complexity) -------------------------------------------------
@@ -321,7 +417,7 @@ def _holder_of(field, holder):
     alpha = positive_float(alpha, "holder alpha")
     if alpha > 1:
         raise ValueError(f"holder alpha must lie in (0, 1], got {alpha}")
-    return alpha, positive_float(constant, "holder constant", allow_zero=True)
+    return alpha, nonnegative_float(constant, "holder constant")
 
 
 def _at_nodes(bound, nodes):
@@ -346,45 +442,19 @@ def _point_mesh(field, times, alpha, constant):
     return mesh
 
 
-def _point_plan(field, box, mesh, cells, budget):
-    lower, upper = box
-    euler, m_int, reach = mesh["euler"], mesh["m_int"], mesh["reach"]
-    pert_unit = mesh["unit", budget]
-    euler_max, unit_max = float(euler.max()), float(pert_unit.max())
-
-    def block_box(margin):
-        grow = (reach + margin) * (1 + 1e-9)
-        return lower - grow, upper + grow
-
-    def block_scale(margin):
-        box_lower, box_upper = block_box(margin)
-        return _block_scale(budget, float(np.linalg.norm(box_upper - box_lower)), cells)
-
+def _point_plan(field, box, mesh, cells, regularity):
+    euler, m_int = mesh["euler"], mesh["m_int"]
+    euler_max = float(euler.max())
     # The margin must hold E + P, and P grows with the box: the least fixed point of
-    # eta -> E_max + P_max(eta), approached from below as in certify (scalar iteration).
-    margin = math.inf
-    trial = euler_max
-    for _ in range(200):
-        needed = euler_max + block_scale(trial) * unit_max
-        if needed <= trial:
-            margin = trial
-            break
-        trial = needed * (1 + 1e-6)
-        if trial > 1e6 * (1.0 + float(np.max(upper - lower)) + reach):
-            break
-    if math.isinf(margin):
-        pert = np.full(euler.size, math.inf)
-        block_lower, block_upper = lower - math.inf, upper + math.inf
-    else:
-        pert = block_scale(margin) * pert_unit
-        block_lower, block_upper = block_box(margin)
+    # eta -> E_max + P_max(eta), as in certify.
+    pert, block_box = _block_part(box, mesh["reach"], regularity, cells,
+                                  mesh["unit", regularity], offset=euler_max)
     total = euler_max + float(m_int.max()) + float(pert.max())
-    return PointPlan(field, (lower, upper), mesh["times"], cells, (block_lower, block_upper),
-                     budget, euler_max, float(m_int.max()), float(pert.max()), total, euler + pert,
-                     mesh["holder"])
+    return PointPlan(field, box, mesh["times"], cells, block_box, regularity, euler_max,
+                     float(m_int.max()), float(pert.max()), total, euler + pert, mesh["holder"])
 
 
-def certify_point(field: VectorField, box, times, cells: int, budget: str | None = None,
+def certify_point(field: VectorField, box, times, cells: int, regularity: str | None = None,
                   holder=None) -> PointPlan:
     """The certified bound of thm-complexity for point-evaluation blocks on given times and grid.
 
@@ -392,52 +462,39 @@ def certify_point(field: VectorField, box, times, cells: int, budget: str | None
     (:func:`bounds.point_euler_local_errors`) and ``delta_k = h_k L(t_k) |h| / 2`` (Lipschitz) or
     ``h_k H(t_k) |h|^2 / 8`` (C^2) on the block box: ``K`` grown by ``int_0^T m`` plus the margin
     ``max_k (E_k + P_k)`` (the flow stays within ``int m`` of its start, the ResNet within
-    ``E_k + P_k`` of the flow); the margin is the least fixed point, found as in :func:`certify`.
+    ``E_k + P_k`` of the flow); the margin is the least fixed point (:func:`least_margin`).
     ``holder = (alpha, C)`` defaults to the field's ``holder_exponent``, ``holder_constant``.
     """
     if not isinstance(field, VectorField):
         raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
     box = as_box(box, "box", dim=field.dim)
-    times = as_times(times, "times")
-    if abs(times[0]) > 0 or abs(times[-1] - field.horizon) > 1e-12 * field.horizon:
-        raise ValueError(f"times must run from 0 to the horizon {field.horizon}")
+    times = _check_partition(field, times)
     cells = positive_int(cells, "cells")
     alpha, constant = _holder_of(field, holder)
-    budget = budget or ("c2" if field.hess_bound is not None else "lipschitz")
-    if budget not in BUDGETS:
-        raise ValueError(f"budget must be one of {BUDGETS}, got {budget!r}")
-    if budget == "c2" and field.hess_bound is None:
-        raise ValueError("budget='c2' needs a field with hess_bound")
-    return _point_plan(field, box, _point_mesh(field, times, alpha, constant), cells, budget)
+    (regularity,) = _regularity(field, regularity, search=False)
+    return _point_plan(field, box, _point_mesh(field, times, alpha, constant), cells, regularity)
 
 
-def plan_point_resnet(field: VectorField, box, eps: float, budget: str | None = None,
-                      holder=None, dyadic: bool = False, share: float | None = None) -> PointPlan:
+def plan_point_resnet(field: VectorField, box, eps: float, regularity: str | None = None,
+                      holder=None, dyadic: bool = False, share=None) -> PointPlan:
     """A cheapest certified plan with point-evaluation blocks and ``plan.bound <= eps``
     (thm-complexity), on a uniform mesh.
 
-    As :func:`plan_flow_resnet`: for each share of ``eps`` given to the blocks, the smallest
-    ``N`` (a power of two if ``dyadic``) whose Euler and time-interpolation parts fit the rest,
-    then the fewest cells whose block part fits; the plan with the fewest nonzero parameters
-    wins. ``budget``: ``"lipschitz"``, ``"c2"``, or None for the cheaper one the field allows.
-    ``share`` in ``(0, 1)`` fixes the blocks' share of ``eps`` (as in the proof) instead.
+    As :func:`plan_flow_resnet`: for each share of ``eps`` (``share``: a number in ``(0, 1)``,
+    an :class:`EpsilonShare`, a sequence of them, or None for :data:`DEFAULT_SHARES`), the
+    smallest ``N`` (a power of two if ``dyadic``) whose Euler and time-interpolation parts fit
+    the partition's share, then the fewest cells whose block part fits the blocks' share; the
+    plan with the fewest nonzero parameters wins. ``regularity``: ``"lipschitz"``, ``"c2"``, or
+    None for the cheaper one the field allows.
     """
     if not isinstance(field, VectorField):
         raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
     eps = positive_float(eps, "eps")
     box = as_box(box, "box", dim=field.dim)
-    if share is not None:
-        share = positive_float(share, "share")
-        if share >= 1:
-            raise ValueError(f"share must lie in (0, 1), got {share}")
+    shares = _shares(share)
     alpha, constant = _holder_of(field, holder)
-    if budget is not None and budget not in BUDGETS:
-        raise ValueError(f"budget must be one of {BUDGETS}, got {budget!r}")
-    if budget == "c2" and field.hess_bound is None:
-        raise ValueError("budget='c2' needs a field with hess_bound")
-    budgets = [budget] if budget else (["lipschitz", "c2"] if field.hess_bound is not None
-                                       else ["lipschitz"])
-    meshes, plans, parts = {}, {}, {}
+    regularities = _regularity(field, regularity, search=True)
+    parts = {}
 
     def parts_of(n):
         """``max_k E_k + max_k M_k`` of the uniform ``n``-block mesh (cached scalars only)."""
@@ -449,59 +506,25 @@ def plan_point_resnet(field: VectorField, box, eps: float, budget: str | None = 
             parts[n] = float(euler.max()) + float(np.max(field.sup_integral(nodes, times[1:])))
         return parts[n]
 
-    def plan_of(n, cells, choice):
-        if n not in meshes:
-            meshes[n] = _point_mesh(field, field.horizon * np.arange(n + 1) / n, alpha, constant)
-        if (n, cells, choice) not in plans:
-            plans[n, cells, choice] = _point_plan(field, box, meshes[n], cells, choice)
-        return plans[n, cells, choice]
+    def candidates():
+        start = 1
+        for part in shares:  # the default shares increase, so the smallest N does too
+            target = part.partition * eps
+            n_blocks = least_passing(lambda n, t=target: parts_of(n) <= t, start, 2**24,
+                                     refine=not dyadic)
+            if n_blocks is None:
+                raise ValueError(f"no partition with fewer than {2**24} blocks reaches "
+                                 f"{target:.3g}")
+            if share is None:
+                start = n_blocks
+            mesh = _point_mesh(field, field.horizon * np.arange(n_blocks + 1) / n_blocks, alpha,
+                               constant)
+            for choice in regularities:
+                yield _fewest_cells(
+                    lambda cells, c=choice, m=mesh: _point_plan(field, box, m, cells, c),
+                    part.blocks * eps, eps)
 
-    best, start = None, 1
-    for part in _SPLITS if share is None else [share]:  # increasing: decreasing targets
-        n_blocks = _smallest_point_blocks(parts_of, (1 - part) * eps, dyadic, start)
-        start = n_blocks
-        for choice in budgets:
-            plan = _fewest_point_cells(lambda cells, n=n_blocks, c=choice: plan_of(n, cells, c),
-                                       part * eps, eps)
-            feasible = plan is not None and plan.bound <= eps
-            if feasible and (best is None or plan.parameters[1] < best.parameters[1]):
-                best = plan
-        plans.clear()
-        meshes.clear()
+    best = _cheapest(candidates())
     if best is None:
         raise ValueError(f"eps={eps} cannot be certified with point-evaluation blocks")
     return best
-
-
-def _smallest_point_blocks(parts, target, dyadic, start=1):
-    """Smallest uniform ``N >= start`` (a power of two if ``dyadic``) whose point-Euler and
-    time-interpolation parts ``parts(N)`` are ``<= target`` (assumed to decrease in ``N``).
-
-    Bracket by doubling, then shrink the bracket ``(lo, hi]`` by interpolating ``log N`` linearly
-    in ``log parts`` (the parts behave like powers of ``N``), falling back to bisection."""
-    if parts(start) <= target:
-        return start
-    lo, hi = start, 2 * start
-    while parts(hi) > target:
-        lo, hi = hi, 2 * hi
-        if hi > 2**24:
-            raise ValueError(f"no partition with fewer than {2**24} blocks reaches {target:.3g}")
-    if dyadic:
-        return hi
-    use_guess = True
-    while hi - lo > 1:
-        p_lo, p_hi = parts(lo), parts(hi)
-        mid = (lo + hi) // 2
-        if use_guess and p_lo > p_hi > 0:
-            w = math.log(p_lo / target) / math.log(p_lo / p_hi)
-            mid = min(max(round(math.exp((1 - w) * math.log(lo) + w * math.log(hi))), lo + 1),
-                      hi - 1)
-        before = hi - lo
-        lo, hi = (lo, mid) if parts(mid) <= target else (mid, hi)
-        use_guess = (hi - lo) < 0.5 * before or not use_guess  # alternate when slow
-    return hi
-
-
-def _fewest_point_cells(plan_for, block_target, eps):
-    """Fewest cells with ``block_part <= block_target`` (it decreases with the cells)."""
-    return _fewest_cells_by(plan_for, block_target, eps)

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from ._validate import positive_float, positive_int
+from ._validate import nonnegative_float, positive_float, positive_int
 from .fields import VectorField, cutoff_rotation, saturated_field, time_scaled
 
 __all__ = ["interior_singular_field", "power_singular_rotation", "takagi", "takagi_field", "takagi_holder_constant",
@@ -68,7 +68,7 @@ def takagi_field(dim: int, alpha: float, strength: float = 1.0, horizon: float =
     ``g`` is ``-tanh`` (d = 1) or the cut-off rotation (d = 2)."""
     dim = positive_int(dim, "dim")
     alpha = _check_alpha(alpha)
-    c = positive_float(strength, "strength", allow_zero=True)
+    c = nonnegative_float(strength, "strength")
     if dim == 1:
         g = saturated_field([[-1.0]])
     elif dim == 2:
@@ -100,7 +100,7 @@ def interior_singular_field(tstar: float = 0.61, beta: float = 0.9, strength: fl
     (``|D^2 g[u, u]|^2 = sum_i tanh''(.)^2 (w (Ju)_i)^4 <= (4 / (3 sqrt 3))^2 w^4 |u|^4``)."""
     tstar = float(tstar)
     c = positive_float(strength, "strength")
-    wob = positive_float(wobble, "wobble", allow_zero=True)
+    wob = nonnegative_float(wobble, "wobble")
     if wob >= 1:
         raise ValueError(f"wobble must lie in [0, 1), got {wobble}")
 

@@ -1,4 +1,5 @@
-"""Point-evaluation Euler bounds and certified plans for point-evaluation blocks (thm-complexity)."""
+"""resnet_flows.plan, point-evaluation blocks: point-Euler bounds and certified plans
+(thm-complexity)."""
 
 import math
 
@@ -41,7 +42,7 @@ def test_plan_point_resnet_meets_eps(dim, alpha):
     box = (-np.ones(dim), np.ones(dim))
     plan = plan_point_resnet(field, box, 0.2)
     assert plan.bound <= 0.2
-    again = certify_point(field, box, plan.times, plan.cells, plan.budget)
+    again = certify_point(field, box, plan.times, plan.cells, plan.regularity)
     assert again.bound == pytest.approx(plan.bound, rel=1e-12)
     net = rf.build_point_resnet(field, plan.times, plan.block_box, plan.cells)
     x = np.random.default_rng(1).uniform(-1, 1, (300, dim))
@@ -57,9 +58,9 @@ def test_dyadic_and_budgets():
     box = (-np.ones(1), np.ones(1))
     plan = plan_point_resnet(field, box, 0.1, dyadic=True)
     assert plan.num_blocks & (plan.num_blocks - 1) == 0 and plan.bound <= 0.1
-    lip = plan_point_resnet(field, box, 0.1, budget="lipschitz")
-    c2 = plan_point_resnet(field, box, 0.1, budget="c2")
-    assert lip.budget == "lipschitz" and c2.budget == "c2"
+    lip = plan_point_resnet(field, box, 0.1, regularity="lipschitz")
+    c2 = plan_point_resnet(field, box, 0.1, regularity="c2")
+    assert lip.regularity == "lipschitz" and c2.regularity == "c2"
     assert lip.parameters[1] > c2.parameters[1]
 
 
@@ -72,8 +73,8 @@ def test_bad_inputs():
         bounds.point_euler_errors([-0.1], [1.0], [1.0], 1.0, 1.0)
     with pytest.raises(ValueError, match="eps"):
         plan_point_resnet(field, box, -1.0)
-    with pytest.raises(ValueError, match="budget"):
-        plan_point_resnet(field, box, 0.1, budget="smooth")
+    with pytest.raises(ValueError, match="regularity"):
+        plan_point_resnet(field, box, 0.1, regularity="smooth")
     with pytest.raises(ValueError, match="holder"):
         plan_point_resnet(fields.switching_rotations(), (-np.ones(2), np.ones(2)), 0.1)
     with pytest.raises(ValueError, match="holder"):

@@ -1,15 +1,15 @@
-"""Measured space-time errors, the empirical search and the chapter-6 plots (thm-main)."""
+"""resnet_flows.measure: measured space-time errors, node and interpolation ratios, the empirical
+search (thm-main, chapter 6)."""
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 import resnet_flows as rf
-from resnet_flows import measure, plotting
+from resnet_flows import measure
 
 K = ([-1.0, -1.0], [1.0, 1.0])
 
@@ -25,10 +25,10 @@ def drift_field():
 def singular_case():
     field = rf.fields.singular_rotation()
     plan = rf.plan_flow_resnet(field, K, 0.3, mesh="graded")
-    net = rf.build_flow_resnet(field, plan)
+    net = rf.build_certified_resnet(field, plan)
     points = np.random.default_rng(0).uniform(-1, 1, (200, 2))
     times = measure.evaluation_times(plan.times, base=128, per_block=2)
-    return field, plan, net, points, measure.space_time_error(net, field, points, times)
+    return field, plan, net, points, measure.measured_space_time_error(net, field, points, times)
 
 
 def test_evaluation_times_holds_nodes_and_interior_points():
@@ -46,9 +46,9 @@ def test_evaluation_times_holds_nodes_and_interior_points():
 def test_exact_blocks_give_zero_error():
     field = drift_field()
     plan = rf.plan_flow_resnet(field, K, 0.1)
-    net = rf.build_flow_resnet(field, plan)
+    net = rf.build_certified_resnet(field, plan)
     points = np.random.default_rng(1).uniform(-1, 1, (50, 2))
-    result = measure.space_time_error(net, field, points, np.linspace(0, 1, 33))
+    result = measure.measured_space_time_error(net, field, points, np.linspace(0, 1, 33))
     assert result.errors.shape == (33, 50)
     assert result.sup <= 1e-13
 
@@ -68,11 +68,11 @@ def test_measured_error_within_certified_bound(singular_case):
 def test_space_time_error_rejects_bad_input(singular_case):
     field, plan, net, points, result = singular_case
     with pytest.raises(ValueError, match="reference"):
-        measure.space_time_error(net, field, points, result.times, reference=np.zeros((3, 2, 2)))
+        measure.measured_space_time_error(net, field, points, result.times, reference=np.zeros((3, 2, 2)))
     with pytest.raises(ValueError, match="resnet"):
-        measure.space_time_error(object(), field, points, result.times)
+        measure.measured_space_time_error(object(), field, points, result.times)
     with pytest.raises(ValueError, match="times"):
-        measure.space_time_error(net, field, points, [0.5, 1.0])
+        measure.measured_space_time_error(net, field, points, [0.5, 1.0])
     with pytest.raises(ValueError, match="node"):
         measure.node_bound_ratio(result, [0.0, 0.123456, 1.0], [0.0, 1.0, 1.0])
     with pytest.raises(ValueError, match="away"):
@@ -100,30 +100,24 @@ def test_empirical_search_finds_cheapest_passing_choice():
         measure.empirical_smallest(field, K, 0.1, points, times, [0], [1])
 
 
-def test_grid_lines_and_budget_bars():
-    lines = plotting.grid_lines(([0.0, -1.0], [2.0, 1.0]), lines=3, samples=5)
-    assert lines.shape == (6, 5, 2)
-    assert np.allclose(lines[0, 0], [0.0, -1.0]) and np.allclose(lines[2, -1], [2.0, 1.0])
-    assert np.allclose(lines[3:, :, 0].min(), 0.0) and np.allclose(lines[5, :, 0], 2.0)
-    with pytest.raises(ValueError, match="lines"):
-        plotting.grid_lines(K, lines=1)
-    fig, ax = plt.subplots()
-    plotting.budget_bars(ax, ["0.2", "0.1"], [[0.05, 0.05, 0.08], [0.02, 0.03, 0.04]],
-                         [0.2, 0.1], measured=[0.02, 0.01])
-    heights = [p.get_height() for p in ax.patches]
-    assert np.allclose(heights, [0.25, 0.2, 0.25, 0.3, 0.4, 0.4])
-    with pytest.raises(ValueError, match="parts"):
-        plotting.budget_bars(ax, ["a"], [[1.0, 2.0]], [1.0])
-    with pytest.raises(ValueError, match="eps"):
-        plotting.budget_bars(ax, ["a"], [[1.0, 2.0, 3.0]], [0.0])
-    plt.close(fig)
 
 
-def test_averaged_resnet_matches_build_flow_resnet(singular_case):
+def test_averaged_resnet_matches_build_certified_resnet(singular_case):
     field, plan, net, points, _ = singular_case
-    same = measure.averaged_resnet(field, plan.times, plan.block_box, plan.cells)
+    same = rf.averaged_kuhn_resnet(field, plan.times, plan.block_box, plan.cells)
     assert np.array_equal(same.trajectory(points[:10]), net.trajectory(points[:10]))
     with pytest.raises(ValueError, match="times"):
-        measure.averaged_resnet(field, [0.0, 2.0], K, 2)
+        rf.averaged_kuhn_resnet(field, [0.0, 2.0], K, 2)
     with pytest.raises(ValueError, match="field"):
-        measure.averaged_resnet(object(), [0.0, 1.0], K, 2)
+        rf.averaged_kuhn_resnet(object(), [0.0, 1.0], K, 2)
+
+
+def test_chunked_evaluation_changes_nothing(singular_case, monkeypatch):
+    """The time-chunked evaluation (memory) gives bit-for-bit the errors of one big chunk."""
+    field, plan, net, points, result = singular_case
+    monkeypatch.setattr(measure, "CHUNK_ELEMENTS", 7)  # a few times per chunk, uneven
+    small = measure.measured_space_time_error(net, field, points, result.times,
+                                              reference=result.reference)
+    np.testing.assert_array_equal(small.errors, result.errors)
+    big = measure.interpolation_ratio(result, plan.times, field, away=0.05)
+    assert measure.interpolation_ratio(small, plan.times, field, away=0.05) == big

@@ -1,7 +1,8 @@
-"""Trained models of flows, for the comparisons of chapters 8 and 9 (thm-main-restated).
+"""Baselines for the certified construction (chapter 9, thm-main-restated): trained models of
+flows, the training loop, and a classical ODE solver.
 
-Everything here is *learned from data*, in contrast to the rest of the package, whose networks are
-written down with explicit weights. The pieces:
+The trained models are *learned from data*, in contrast to the rest of the package, whose
+networks are written down with explicit weights. The pieces:
 
 - :func:`sample_trajectories`: initial points ``x`` uniform in a box ``K`` (seeded) and the
   reference flow ``Phi(t_i, x)`` at given times (the training targets);
@@ -12,7 +13,8 @@ written down with explicit weights. The pieces:
   by ``torchdiffeq.odeint`` (fixed-step ``rk4`` or adaptive ``dopri5``);
 - :func:`train_trajectory_model`: Adam on the mean squared error
   ``mean_{i, j} |Y(t_i, x_j) - Phi(t_i, x_j)|^2`` of a model's states ``Y`` at the data times,
-  with fixed seeds (and, on request, a progress bar);
+  with fixed seeds and, on request, a progress bar (:func:`adam_schedule`, shared with the
+  matching of :mod:`~resnet_flows.invertibility`);
 - :func:`solve_ivp_flow`: the classical baseline, ``scipy.integrate.solve_ivp`` at a
   practitioner's tolerances (default: RK45, ``rtol = 1e-3``, ``atol = 1e-6``) on all points at once;
 - :func:`timed`: wall-clock time of a call (best of a few repeats).
@@ -22,7 +24,6 @@ Training finds weights that fit a sample; nothing here certifies an error bound.
 
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -34,22 +35,21 @@ from tqdm import tqdm  # not tqdm.auto: in a kernel without ipywidgets it warns 
 
 from ._validate import as_box, as_points, as_times, positive_float, positive_int
 from .fields import VectorField
-from .flows import reference_flow
+from .flows import reference_flow, solve_ivp_piece, solve_restarted
+from .resnet import interpolate_states
 
-__all__ = ["ContractiveBlock", "NeuralODE", "TrainableResNet", "TrainingResult",
-           "block_jacobian_norms", "block_lipschitz_bound", "circle_to_star_landmarks",
-           "contractive_resnet", "jacobian_determinants", "sample_trajectories", "solve_ivp_flow",
-           "timed", "train_matching", "train_trajectory_model"]
-
+__all__ = ["NeuralODE", "TrainableResNet", "TrainingResult", "adam_schedule",
+           "sample_trajectories", "solve_ivp_flow", "timed", "train_trajectory_model"]
 
 
-def _adam_loop(parameters, lr, steps, final_lr_factor, desc, progress):
+def adam_schedule(parameters, lr, steps, final_lr_factor, desc, progress):
     """Adam with a cosine decay to ``final_lr_factor * lr`` over ``steps``, and its tqdm bar."""
     optimiser = torch.optim.Adam(parameters, lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps,
                                                           eta_min=final_lr_factor * lr)
     return optimiser, schedule, tqdm(range(steps), desc=desc, disable=not progress,
                                      mininterval=0.5)
+
 
 def sample_trajectories(field: VectorField, n: int, times, box, seed: int = 0):
     """``n`` initial points uniform in ``box`` (``numpy.random.default_rng(seed)``) and the
@@ -117,20 +117,9 @@ class TrainableResNet(nn.Module):
         return x
 
     def states_at(self, x: torch.Tensor, t) -> torch.Tensor:
-        """The space-time interpolant ``X(t_i, x)`` at the times ``t``: ``(len(t), n, d)``."""
-        t = np.atleast_1d(np.asarray(t, dtype=np.float64))
-        if np.any(t < self.times[0]) or np.any(t > self.times[-1]):
-            raise ValueError(f"t must lie in [{self.times[0]}, {self.times[-1]}]")
-        states = self.trajectory(x)
-        k = np.clip(np.searchsorted(self.times, t, side="right") - 1, 0, self.num_blocks - 1)
-        theta = torch.as_tensor((t - self.times[k]) / (self.times[k + 1] - self.times[k]))
-        theta = theta[:, None, None]
-        index = torch.as_tensor(k)
-        return (1 - theta) * states[index] + theta * states[index + 1]
-
-    def parameter_counts(self) -> tuple[int, int]:
-        """``(total, nonzero)`` entries of all weights and biases."""
-        return _count(self)
+        """The space-time interpolant ``X(t_i, x)`` at the times ``t``: ``(len(t), n, d)``
+        (:func:`~resnet_flows.resnet.interpolate_states`, as for the constructed ResNets)."""
+        return interpolate_states(self.times, self.trajectory(x), t)
 
 
 class NeuralODE(nn.Module):
@@ -199,11 +188,6 @@ class NeuralODE(nn.Module):
         """The flow map ``x -> x(T)`` with ``T = horizon``."""
         return self.states_at(x, [0.0, self.horizon])[-1]
 
-    def parameter_counts(self) -> tuple[int, int]:
-        """``(total, nonzero)`` entries of all weights and biases."""
-        return _count(self)
-
-
 @dataclass(frozen=True)
 class TrainingResult:
     """Losses per step and the wall-clock training time in seconds."""
@@ -245,7 +229,7 @@ def train_trajectory_model(model: nn.Module, x0, targets, times, steps: int, lr:
     if batch_size is not None:
         batch_size = min(positive_int(batch_size, "batch_size"), n)
     generator = torch.Generator().manual_seed(seed)
-    optimiser, schedule, bar = _adam_loop(model.parameters(), lr, steps, final_lr_factor, desc, progress)
+    optimiser, schedule, bar = adam_schedule(model.parameters(), lr, steps, final_lr_factor, desc, progress)
     losses = np.empty(steps)
     start = time.perf_counter()
     for step in bar:
@@ -277,8 +261,6 @@ def solve_ivp_flow(field: VectorField, x0, times, method: str = "RK45", rtol: fl
     Returns ``(states, evaluations)``: shape ``(len(times), n, d)`` and the number of batched
     field evaluations. ``times`` increase from ``times[0]``, the time of ``x0``.
     """
-    from scipy.integrate import solve_ivp
-
     if not isinstance(field, VectorField):
         raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
     x0 = as_points(x0, field.dim, "x0")
@@ -287,30 +269,10 @@ def solve_ivp_flow(field: VectorField, x0, times, method: str = "RK45", rtol: fl
         raise ValueError(f"times must lie in [0, {field.horizon}]")
     rtol, atol = positive_float(rtol, "rtol"), positive_float(atol, "atol")
     n, d = x0.shape
-    inner = [b for b in np.asarray(field.breakpoints, dtype=np.float64)
-             if times[0] < b < times[-1]]
-    stops = np.array([times[0], *inner, times[-1]])
-    out = np.empty((times.size, n, d))
-    out[0] = x0
-    y, evaluations = x0.reshape(-1), 0
-    for a, b in itertools.pairwise(stops):
-        inside = (times > a) & (times <= b)
-        t_eval = np.union1d(times[inside], [b])
-        sol = solve_ivp(lambda t, z: field.f(t, z.reshape(n, d)).reshape(-1), (a, b), y,
-                        method=method, rtol=rtol, atol=atol, t_eval=t_eval)
-        if not sol.success:
-            raise RuntimeError(f"solve_ivp failed on [{a}, {b}]: {sol.message}")
-        states = sol.y.T.reshape(-1, n, d)
-        out[inside] = states[np.isin(t_eval, times[inside])]
-        evaluations += sol.nfev
-        y = sol.y[:, -1]
-    return out, evaluations
-
-
-def _count(module: nn.Module) -> tuple[int, int]:
-    total = sum(p.numel() for p in module.parameters())
-    nonzero = sum(int(torch.count_nonzero(p.detach())) for p in module.parameters())
-    return total, nonzero
+    piece = solve_ivp_piece(lambda t, z: field.f(t, z.reshape(n, d)).reshape(-1), method, rtol,
+                            atol)
+    states, evaluations = solve_restarted(piece, x0, times, field.breakpoints)
+    return states.reshape(times.size, n, d), evaluations
 
 
 def timed(fn, repeat: int = 1):
@@ -325,189 +287,3 @@ def timed(fn, repeat: int = 1):
     return best, out
 
 
-# -- diffeomorphic matching with contractive blocks (thm-invertible) ----------------------------
-
-
-class ContractiveBlock(nn.Module):
-    """A ReLU block ``R(z) = W_L relu(... relu(W_1 z + b_1) ...) + b_L`` with ``Lip R < 1``
-    by construction (thm-invertible), float64.
-
-    The trained parameters are raw matrices ``V_l``, biases ``b_l`` and a scalar ``a``; the
-    block uses ``W_l = V_l / ||V_l||_2`` (exact spectral norm, ``torch.linalg.matrix_norm``
-    with ``ord=2``) for ``l < L`` and ``W_L = q V_L / ||V_L||_2`` with
-    ``q = lip_max * sigmoid(a)``. Since ``relu`` is 1-Lipschitz,
-    ``Lip R <= prod_l ||W_l||_2 = q < lip_max``; :func:`block_lipschitz_bound` recomputes the
-    product from the weights actually used. ``hidden_layers`` ReLU layers of ``width`` units.
-    """
-
-    def __init__(self, dim: int, width: int = 32, hidden_layers: int = 2, lip_max: float = 0.9,
-                 initial_lip: float = 0.1, seed: int = 0):
-        super().__init__()
-        self.dim = positive_int(dim, "dim")
-        width = positive_int(width, "width")
-        hidden_layers = positive_int(hidden_layers, "hidden_layers")
-        self.lip_max = positive_float(lip_max, "lip_max")
-        if self.lip_max >= 1:
-            raise ValueError(f"lip_max must be < 1, got {lip_max}")
-        initial_lip = positive_float(initial_lip, "initial_lip")
-        if initial_lip >= self.lip_max:
-            raise ValueError(f"initial_lip must be < lip_max = {self.lip_max}, got {initial_lip}")
-        generator = torch.Generator().manual_seed(seed)
-        sizes = [self.dim] + [width] * hidden_layers + [self.dim]
-        self.raw_weights = nn.ParameterList(
-            nn.Parameter(torch.randn(n_out, n_in, generator=generator, dtype=torch.float64)
-                         / n_in**0.5) for n_in, n_out in itertools.pairwise(sizes))
-        self.biases = nn.ParameterList(
-            nn.Parameter(0.5 * torch.randn(n_out, generator=generator, dtype=torch.float64))
-            for n_out in sizes[1:])
-        with torch.no_grad():
-            self.biases[-1].zero_()
-        ratio = initial_lip / self.lip_max
-        self.lip_logit = nn.Parameter(torch.tensor(float(np.log(ratio / (1 - ratio))),
-                                                   dtype=torch.float64))
-
-    @property
-    def lip_scale(self) -> torch.Tensor:
-        """``q = lip_max * sigmoid(a)``, the designed bound on ``Lip R``."""
-        return self.lip_max * torch.sigmoid(self.lip_logit)
-
-    def weights(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """The weights ``(W_l, b_l)`` the block applies (normalised, last one scaled by ``q``)."""
-        out = []
-        for l, (v, b) in enumerate(zip(self.raw_weights, self.biases, strict=True)):
-            w = v / torch.linalg.matrix_norm(v, ord=2)
-            if l == len(self.raw_weights) - 1:
-                w = self.lip_scale * w
-            out.append((w, b))
-        return out
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        layers = self.weights()
-        for w, b in layers[:-1]:
-            z = torch.relu(z @ w.T + b)
-        w, b = layers[-1]
-        return z @ w.T + b
-
-
-def block_lipschitz_bound(block: ContractiveBlock) -> float:
-    """``prod_l ||W_l||_2``, computed exactly (``torch.linalg.matrix_norm(ord=2)``, an SVD) from
-    the weights the block applies: a bound on ``Lip R`` because ``relu`` is 1-Lipschitz
-    (thm-invertible)."""
-    if not hasattr(block, "weights"):
-        raise ValueError(f"block must have weights(), got {type(block).__name__}")
-    with torch.no_grad():
-        norms = [float(torch.linalg.matrix_norm(w, ord=2)) for w, _ in block.weights()]
-    return float(np.prod(norms))
-
-
-def contractive_resnet(dim: int = 2, blocks: int = 12, width: int = 32, hidden_layers: int = 2,
-                       lip_max: float = 0.9, initial_lip: float = 0.1, seed: int = 0):
-    """A :class:`~resnet_flows.resnet.ReLUResNet` of ``blocks`` :class:`ContractiveBlock` s on
-    the uniform partition of ``[0, 1]``; block ``k`` is seeded with ``seed * 1000 + k``."""
-    from .resnet import ReLUResNet
-
-    blocks = positive_int(blocks, "blocks")
-    made = [ContractiveBlock(dim, width, hidden_layers, lip_max, initial_lip, seed * 1000 + k)
-            for k in range(blocks)]
-    return ReLUResNet(made, np.linspace(0.0, 1.0, blocks + 1))
-
-
-def circle_to_star_landmarks(n: int, arms: int = 5, amplitude: float = 0.3,
-                             radius: float = 1.0, phase: float = 0.0):
-    """``n`` landmark pairs: ``radius (cos th, sin th)`` on the circle and
-    ``radius (1 + amplitude cos(arms (th - phase))) (cos th, sin th)`` on the star-shaped curve,
-    at ``th = 2 pi i / n``. Returns ``(source, target)``, each ``(n, 2)``."""
-    n = positive_int(n, "n")
-    arms = positive_int(arms, "arms")
-    amplitude = positive_float(amplitude, "amplitude", allow_zero=True)
-    if amplitude >= 1:
-        raise ValueError(f"amplitude must be < 1 (a star-shaped curve), got {amplitude}")
-    radius = positive_float(radius, "radius")
-    theta = 2 * np.pi * np.arange(n) / n
-    unit = np.stack([np.cos(theta), np.sin(theta)], axis=1)
-    star = (1 + amplitude * np.cos(arms * (theta - float(phase))))[:, None]
-    return radius * unit, radius * star * unit
-
-
-def train_matching(resnet, source, target, regular_points, steps: int, lr: float = 5e-3,
-                   regularisation: float = 1e-3, final_lr_factor: float = 0.05,
-                   progress: bool = False, desc: str = "matching") -> TrainingResult:
-    """Fit ``resnet`` (blocks ``R_k``, ``N`` of them) so that it carries ``source`` onto
-    ``target`` (matched landmarks), by Adam (float64, cosine learning-rate decay).
-
-    Loss: ``mean_i |Psi(source_i) - target_i|^2
-    + regularisation * N sum_k mean_x |R_k(x_k)|^2``, the second term over the trajectories of
-    ``regular_points`` (a grid of the region to deform): the discrete kinetic energy
-    ``sum_k |x_{k+1} - x_k|^2 / h`` with ``h = 1 / N``, which favours short, smooth paths as in
-    diffeomorphic matching. Full batch, deterministic given the initial weights; ``progress=True``
-    shows a ``tqdm`` bar.
-    """
-    steps = positive_int(steps, "steps")
-    lr = positive_float(lr, "lr")
-    regularisation = positive_float(regularisation, "regularisation", allow_zero=True)
-    final_lr_factor = positive_float(final_lr_factor, "final_lr_factor")
-    source = torch.as_tensor(as_points(source, np.shape(source)[-1], "source"))
-    target = torch.as_tensor(as_points(target, source.shape[1], "target"))
-    if target.shape != source.shape:
-        raise ValueError(f"target must have the shape of source {tuple(source.shape)}, "
-                         f"got {tuple(target.shape)}")
-    regular = torch.as_tensor(as_points(regular_points, source.shape[1], "regular_points"))
-    blocks = list(resnet.blocks)
-    n_src = source.shape[0]
-    optimiser, schedule, bar = _adam_loop(resnet.parameters(), lr, steps, final_lr_factor, desc, progress)
-    losses = np.empty(steps)
-    start = time.perf_counter()
-    for step in bar:
-        optimiser.zero_grad()
-        x = torch.cat([source, regular])
-        energy = x.new_zeros(())
-        for block in blocks:
-            r = block(x)
-            energy = energy + (r[n_src:] ** 2).sum(-1).mean()
-            x = x + r
-        loss = ((x[:n_src] - target) ** 2).sum(-1).mean() + regularisation * len(blocks) * energy
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-        losses[step] = loss.item()
-        if step % 50 == 0:
-            bar.set_postfix(loss=f"{losses[step]:.2e}")
-    return TrainingResult(time.perf_counter() - start, losses)
-
-
-def jacobian_determinants(model: nn.Module, points, chunk: int = 4096) -> np.ndarray:
-    """``det D model(x)`` at every row of ``points`` (``(n, d)``), by ``torch.func.jacrev``
-    vectorised with ``torch.func.vmap``. For ReLU networks this is the derivative of the affine
-    piece selected by autograd's ``relu'(0) = 0`` (thm-invertible)."""
-    from torch.func import jacrev, vmap
-
-    points = np.asarray(points, dtype=np.float64)
-    points = as_points(points, points.shape[-1] if points.ndim == 2 else 0, "points")
-    chunk = positive_int(chunk, "chunk")
-    jac = vmap(jacrev(lambda p: model(p[None])[0]))
-    out = []
-    with torch.no_grad():
-        for start in range(0, points.shape[0], chunk):
-            part = torch.as_tensor(points[start:start + chunk])
-            out.append(torch.linalg.det(jac(part)).numpy())
-    return np.concatenate(out) if out else np.empty(0)
-
-
-def block_jacobian_norms(resnet, points, chunk: int = 4096) -> np.ndarray:
-    """``||DR_k(x_k)||_2`` for every block ``k`` along the trajectories ``x_k`` of ``points``:
-    shape ``(N, n)`` (thm-invertible: at most ``Lip R_k``)."""
-    from torch.func import jacrev, vmap
-
-    points = np.asarray(points, dtype=np.float64)
-    points = as_points(points, points.shape[-1] if points.ndim == 2 else 0, "points")
-    chunk = positive_int(chunk, "chunk")
-    norms = []
-    with torch.no_grad():
-        x = torch.as_tensor(points)
-        for block in resnet.blocks:
-            jac = vmap(jacrev(lambda p, b=block: b(p[None])[0]))
-            parts = [torch.linalg.matrix_norm(jac(x[s:s + chunk]), ord=2)
-                     for s in range(0, x.shape[0], chunk)]
-            norms.append(torch.cat(parts).numpy())
-            x = x + block(x)
-    return np.stack(norms)

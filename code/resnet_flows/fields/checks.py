@@ -23,9 +23,10 @@ import math
 import numpy as np
 from scipy import integrate
 
-from ._validate import as_points, positive_float, positive_int
-from .fields import SpatialField, VectorField, time_scaled
-from .flows import ATOL, RTOL
+from .._validate import as_points, positive_float, positive_int
+from ..flows import ATOL, RTOL
+from .base import SpatialField, VectorField
+from .catalogue import time_scaled
 
 __all__ = [
     "ROUNDOFF_ULPS",

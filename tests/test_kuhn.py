@@ -1,26 +1,25 @@
-"""Chapter 3 additions: Kuhn edges, cell points, the exact ridge sup error, cells for accuracy."""
+"""resnet_flows.kuhn: Kuhn edges, cell points, the exact ridge sup error (chapter 3), simplex
+Jacobians and the exact Lipschitz constant (chapter 8)."""
 
 import itertools
-import math
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from resnet_flows import bounds
-from resnet_flows.plotting import draw_kuhn_triangulation
-from resnet_flows.relu import (
-    KuhnGrid,
+from resnet_flows import bounds, fields
+from resnet_flows.kuhn import (
     cell_centres,
     cell_points,
-    cpwl_network,
+    cpwl_lipschitz,
     kuhn_edges,
+    kuhn_jacobians,
     ridge_sup_error,
 )
+from resnet_flows.relu import KuhnGrid, cpwl_network
 
 
 @pytest.mark.parametrize("d", [1, 2, 3])
@@ -85,28 +84,45 @@ def test_ridge_sup_error_rejects_bad_input():
         ridge_sup_error(grid, [1.0], "abs", [0.5])
 
 
-def test_cells_for_accuracy():
-    rho, d, lip, hess, eps = 1.5, 3, 2.0, 5.0, 1e-2
-    widths = np.full(d, 2 * rho)
-    n = bounds.cpwl_cells_for_accuracy(eps, widths, lip=lip)
-    assert n == math.ceil(rho * math.sqrt(d) * lip / eps) or n == math.ceil(
-        rho * math.sqrt(d) * lip / eps) + 1
-    assert bounds.cpwl_lipschitz_error(lip, widths / n) <= eps
-    assert bounds.cpwl_lipschitz_error(lip, widths / (n - 1)) > eps
-    m = bounds.cpwl_cells_for_accuracy(eps, widths, hess=hess)
-    assert bounds.cpwl_c2_error(hess, widths / m) <= eps < bounds.cpwl_c2_error(hess,
-                                                                                widths / (m - 1))
-    with pytest.raises(ValueError, match="exactly one"):
-        bounds.cpwl_cells_for_accuracy(eps, widths)
-    with pytest.raises(ValueError, match="eps"):
-        bounds.cpwl_cells_for_accuracy(0.0, widths, lip=1.0)
 
 
-def test_draw_kuhn_triangulation():
-    fig, ax = plt.subplots()
-    draw_kuhn_triangulation(ax, KuhnGrid(([0, 0], [1, 1]), 3))
-    assert len(ax.collections) == 1
-    assert len(ax.collections[0].get_segments()) == 4 + 4 + 9
-    with pytest.raises(ValueError, match="two-dimensional"):
-        draw_kuhn_triangulation(ax, KuhnGrid(([0], [1]), 3))
-    plt.close(fig)
+
+
+def test_kuhn_jacobians_of_a_linear_map_are_the_map():
+    grid = KuhnGrid(([-1.0, 0.0], [1.0, 3.0]), 5)
+    a = np.array([[1.0, -2.0], [0.5, 3.0], [0.0, 1.0]])
+    jac = kuhn_jacobians(grid, grid.nodes() @ a.T)
+    assert jac.shape == (25 * 2, 3, 2)
+    assert np.abs(jac - a).max() < 1e-12
+    assert cpwl_lipschitz(grid, grid.nodes() @ a.T) == pytest.approx(np.linalg.norm(a, 2))
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_sqrt_d_is_attained_by_the_checkerboard(dim):
+    # nodal values 0/1 by parity of the index sum: a 1-Lipschitz g(x) = min(1, dist(x, even))
+    grid = KuhnGrid((np.zeros(dim), 4.0 * np.ones(dim)), 4)
+    values = grid.node_indices().sum(axis=1) % 2
+    lip = cpwl_lipschitz(grid, values.astype(float))
+    assert lip == pytest.approx(bounds.kuhn_interpolant_lipschitz(1.0, dim))
+
+
+def test_cpwl_lipschitz_dominates_sampled_ratios_and_sqrt_d_bound():
+    rng = np.random.default_rng(1)
+    grid = KuhnGrid((-np.ones(2), np.ones(2)), 6)
+    g = fields.cutoff_rotation(2.0, 1.0)
+    values = g(grid.nodes())
+    lip = cpwl_lipschitz(grid, values)
+    assert lip <= bounds.kuhn_interpolant_lipschitz(g.lip, 2) + 1e-12
+    x, y = rng.uniform(-1, 1, (2, 4000, 2))
+    ratio = (np.linalg.norm(grid.interpolate(values, x) - grid.interpolate(values, y), axis=1)
+             / np.linalg.norm(x - y, axis=1))
+    assert ratio.max() <= lip * (1 + 1e-12)
+    assert ratio.max() >= 0.5 * lip
+
+
+def test_jacobians_bad_input():
+    grid = KuhnGrid((-np.ones(2), np.ones(2)), 3)
+    with pytest.raises(ValueError, match="values"):
+        kuhn_jacobians(grid, np.zeros(5))
+    with pytest.raises(ValueError, match="grid"):
+        kuhn_jacobians("grid", np.zeros(16))

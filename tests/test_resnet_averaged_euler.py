@@ -1,4 +1,5 @@
-"""Averaged Euler states and perturbed blocks (thm-averaged-euler, thm-stability)."""
+"""resnet_flows.resnet and .blocks, chapters 4-5: averaged Euler states and perturbed blocks
+(thm-averaged-euler, thm-stability)."""
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ def test_averaged_euler_matches_resnet_and_bound():
     x = np.random.default_rng(0).uniform(-2, 2, (50, 2))
     states = rf.averaged_euler(field, times, x)
     assert states.shape == (17, 50, 2)
-    net = rf.averaged_euler_resnet(field, times)
+    net = rf.exact_averaged_euler_resnet(field, times)
     np.testing.assert_array_equal(net.trajectory(x), states)
     torch_states = net.trajectory(torch.as_tensor(x)).numpy()
     assert np.abs(torch_states - states).max() <= 1e-14
