@@ -8,7 +8,7 @@ import pytest
 
 import resnet_flows as rf
 from resnet_flows import bounds, fields
-from resnet_flows.plan import certify_point, plan_point_resnet
+from resnet_flows.plan_point import certify_point, plan_point_resnet
 
 
 def test_local_error_formula_and_order():

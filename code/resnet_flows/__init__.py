@@ -17,17 +17,8 @@ from .fields import NeuralODEField, SpatialField, VectorField
 from .flows import reference_flow, solve_restarted
 from .invertibility import fixed_point_inverse, invert, invert_with_bound
 from .measure import measured_space_time_error
-from .plan import (
-    DEFAULT_SHARES,
-    EpsilonShare,
-    Plan,
-    PointPlan,
-    certify,
-    certify_point,
-    mesh_times,
-    plan_flow_resnet,
-    plan_point_resnet,
-)
+from .plan import DEFAULT_SHARES, EpsilonShare, Plan, certify, mesh_times, plan_flow_resnet
+from .plan_point import PointPlan, certify_point, plan_point_resnet
 from .relu import CPWLNetwork, KuhnGrid, count_parameters, cpwl_network, kuhn_network_size
 from .resnet import (
     ReLUResNet,

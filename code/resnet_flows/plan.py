@@ -9,7 +9,7 @@ with ``E`` the averaged-Euler bound (thm-averaged-euler), ``M_k = int_{I_k} m`` 
 perturbation bound (thm-stability) for block errors ``delta_k = Lambda_k |h| / 2`` (Lipschitz)
 or ``delta_k = |h|^2 / 8 int_{I_k} H`` (C^2) of thm-relu-approx. The block box is ``K`` grown by
 ``int_0^T m`` (where averaged Euler can go) plus ``P`` (how far the ResNet can stray from it).
-Point-evaluation blocks (thm-complexity) share the same core: one regularity check, one margin
+Point-evaluation blocks (thm-complexity, :mod:`resnet_flows.plan_point`) share the same core: one regularity check, one margin
 fixed point (:func:`least_margin`), one least-passing search (:func:`least_passing`) and the
 named shares of ``eps`` (:class:`EpsilonShare`).
 """
@@ -30,9 +30,24 @@ from ._validate import as_box, as_times, nonnegative_float, positive_float, posi
 from .fields import VectorField
 from .relu import kuhn_network_size
 
-__all__ = ["DEFAULT_SHARES", "MARGIN_ITERATIONS", "REGULARITIES", "EpsilonShare", "Plan",
-           "PointPlan", "certify", "certify_point", "least_margin", "least_passing", "mesh_times",
-           "plan_flow_resnet", "plan_point_resnet"]
+__all__ = [
+    "DEFAULT_SHARES",
+    "MARGIN_ITERATIONS",
+    "REGULARITIES",
+    "EpsilonShare",
+    "Plan",
+    "block_part",
+    "certify",
+    "cheapest_plan",
+    "check_partition",
+    "check_regularity",
+    "fewest_cells",
+    "least_margin",
+    "least_passing",
+    "mesh_times",
+    "plan_flow_resnet",
+    "resolve_shares",
+]
 
 REGULARITIES = ("lipschitz", "c2")
 MARGIN_ITERATIONS = 200
@@ -60,7 +75,7 @@ class EpsilonShare:
 DEFAULT_SHARES = tuple(EpsilonShare(float(s)) for s in np.linspace(0.05, 0.95, 19))
 
 
-def _shares(share) -> tuple[EpsilonShare, ...]:
+def resolve_shares(share) -> tuple[EpsilonShare, ...]:
     """``None``: :data:`DEFAULT_SHARES`; one share (a number or :class:`EpsilonShare`); or a
     sequence of them, tried in the given order."""
     if share is None:
@@ -77,7 +92,7 @@ def _shares(share) -> tuple[EpsilonShare, ...]:
     return out
 
 
-def _regularity(field, regularity, search: bool):
+def check_regularity(field, regularity, search: bool):
     """The regularity check shared by all planners. ``None`` means: every regularity the field
     allows when ``search`` (the planners compare them), else the better one (``"c2"`` if the
     field has ``H``). Returns the list of regularities to use."""
@@ -238,7 +253,7 @@ def _block_scale(regularity, widths_norm_per_cell, cells):
     return 0.5 * h if regularity == "lipschitz" else h * h / 8.0
 
 
-def _block_part(box, reach, regularity, cells, unit, offset=0.0, margin=None):
+def block_part(box, reach, regularity, cells, unit, offset=0.0, margin=None):
     """The block part ``P = scale(B) * unit`` on the block box ``B``: ``K`` grown by
     ``int_0^T m`` plus the margin, the least fixed point of ``margin = offset + max P(margin)``
     (:func:`least_margin`) unless ``margin`` is given. Returns ``(P, B)``; ``P = inf`` and an
@@ -261,7 +276,7 @@ def _block_part(box, reach, regularity, cells, unit, offset=0.0, margin=None):
     return part(margin), block_box(margin)
 
 
-def _check_partition(field, times):
+def check_partition(field, times):
     times = as_times(times, "times")
     if abs(times[0]) > 0 or abs(times[-1] - field.horizon) > 1e-12 * field.horizon:
         raise ValueError(f"times must run from 0 to the horizon {field.horizon}")
@@ -277,9 +292,9 @@ def certify(field: VectorField, box, times, cells: int, regularity: str | None =
     ``regularity``: ``"lipschitz"``, ``"c2"`` or None for ``"c2"`` when the field allows it.
     """
     lower, upper = as_box(box, "box", dim=field.dim)
-    times = _check_partition(field, times)
+    times = check_partition(field, times)
     cells = positive_int(cells, "cells")
-    (regularity,) = _regularity(field, regularity, search=False)
+    (regularity,) = check_regularity(field, regularity, search=False)
     m_int, lam = _interval_integrals(field, times)
     growth = _growth(field, times, lam)
     # thm-averaged-euler and thm-stability with the amplification 1 + growth_k per step
@@ -289,7 +304,7 @@ def certify(field: VectorField, box, times, cells: int, regularity: str | None =
     pert_unit = bounds.discrete_gronwall(growth, weights)
     if margin is not None:
         margin = nonnegative_float(margin, "margin")
-    pert, (block_lower, block_upper) = _block_part((lower, upper), reach, regularity, cells,
+    pert, (block_lower, block_upper) = block_part((lower, upper), reach, regularity, cells,
                                                    pert_unit, margin=margin)
     if margin is not None and pert.max() > margin:
         raise ValueError(f"margin={margin} is smaller than the block part {pert.max():.3g}")
@@ -298,7 +313,7 @@ def certify(field: VectorField, box, times, cells: int, regularity: str | None =
                 float(euler.max() + m_int.max() + pert.max()), euler + pert)
 
 
-def _fewest_cells(plan_for, block_target, eps):
+def fewest_cells(plan_for, block_target, eps):
     """The plan with the fewest cells whose block part is ``<= block_target`` (it decreases
     with the cells), carrying ``eps``; ``None`` if the other parts already reach ``eps`` or no
     grid of up to ``2^16`` cells per axis suffices."""
@@ -315,7 +330,7 @@ def _fewest_cells(plan_for, block_target, eps):
     return None if cells is None else dataclasses.replace(plan_at(cells), eps=eps)
 
 
-def _cheapest(plans):
+def cheapest_plan(plans):
     """The feasible plan with the fewest nonzero parameters (the first one on ties)."""
     best = None
     for plan in plans:
@@ -344,8 +359,8 @@ def plan_flow_resnet(field: VectorField, box, eps: float, mesh="uniform",
         raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
     eps = positive_float(eps, "eps")
     box = as_box(box, "box", dim=field.dim)
-    regularities = _regularity(field, regularity, search=True)
-    shares = _shares(share)
+    regularities = check_regularity(field, regularity, search=True)
+    shares = resolve_shares(share)
     fixed_times = None if isinstance(mesh, str) else as_times(mesh, "mesh")
 
     computed: dict[int, float] = {}
@@ -375,156 +390,12 @@ def plan_flow_resnet(field: VectorField, box, eps: float, mesh="uniform",
                     continue
                 times = mesh_times(field, n_blocks, mesh)
             for choice in regularities:
-                yield _fewest_cells(
+                yield fewest_cells(
                     lambda cells, t=times, c=choice: certify(field, box, t, cells, c),
                     part.blocks * eps, eps)
 
-    best = _cheapest(candidates())
+    best = cheapest_plan(candidates())
     if best is None:
         raise ValueError(f"eps={eps} cannot be certified with mesh={mesh!r}: the partition's "
                          "Euler and interpolation parts exceed it")
-    return best
-
-
-# -- point-evaluation blocks (thm-complexity) -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PointPlan(Plan):
-    """A certified plan for point-evaluation blocks ``R_k = I_n(h_k f(t_k, .))`` (thm-complexity).
-
-    ``euler_part = max_k E_k`` is the point-Euler bound (:func:`bounds.point_euler_errors`),
-    ``block_part = max_k P_k`` the Gronwall sum of the block errors, ``interpolation_part =
-    max_k M_k``; ``node_bounds = E + P``. Build it with ``build_point_resnet(field, plan.times,
-    plan.block_box, plan.cells)``.
-    """
-
-    holder: tuple[float, float] = (1.0, 0.0)
-
-
-def _holder_of(field, holder):
-    if holder is None:
-        alpha = getattr(field, "holder_exponent", None)
-        constant = getattr(field, "holder_constant", None)
-        if alpha is None or constant is None:
-            raise ValueError("holder must be given as (alpha, constant) for a field without "
-                             "holder_exponent and holder_constant attributes")
-    else:
-        try:
-            alpha, constant = holder
-        except (TypeError, ValueError):
-            raise ValueError(f"holder must be a pair (alpha, constant), got {holder!r}") from None
-    alpha = positive_float(alpha, "holder alpha")
-    if alpha > 1:
-        raise ValueError(f"holder alpha must lie in (0, 1], got {alpha}")
-    return alpha, nonnegative_float(constant, "holder constant")
-
-
-def _at_nodes(bound, nodes):
-    return np.broadcast_to(np.asarray(bound(nodes), dtype=np.float64), nodes.shape).copy()
-
-
-def _point_mesh(field, times, alpha, constant):
-    """The partition-dependent pieces of the point-evaluation bound (one pass over ``times``)."""
-    nodes, steps = times[:-1], np.diff(times)
-    sup_nodes, lip_nodes = _at_nodes(field.sup, nodes), _at_nodes(field.lip, nodes)
-    mesh = {
-        "times": times,
-        "euler": bounds.point_euler_errors(steps, sup_nodes, lip_nodes, constant, alpha),
-        "m_int": np.asarray(field.sup_integral(nodes, times[1:]), dtype=np.float64),
-        "reach": float(field.sup_integral(0.0, field.horizon)),
-        "holder": (alpha, constant),
-    }
-    growth = steps * lip_nodes
-    mesh["unit", "lipschitz"] = bounds.discrete_gronwall(growth, steps * lip_nodes)
-    if field.hess_bound is not None:
-        mesh["unit", "c2"] = bounds.discrete_gronwall(growth, steps * _at_nodes(field.hess, nodes))
-    return mesh
-
-
-def _point_plan(field, box, mesh, cells, regularity):
-    euler, m_int = mesh["euler"], mesh["m_int"]
-    euler_max = float(euler.max())
-    # The margin must hold E + P, and P grows with the box: the least fixed point of
-    # eta -> E_max + P_max(eta), as in certify.
-    pert, block_box = _block_part(box, mesh["reach"], regularity, cells,
-                                  mesh["unit", regularity], offset=euler_max)
-    total = euler_max + float(m_int.max()) + float(pert.max())
-    return PointPlan(field, box, mesh["times"], cells, block_box, regularity, euler_max,
-                     float(m_int.max()), float(pert.max()), total, euler + pert, mesh["holder"])
-
-
-def certify_point(field: VectorField, box, times, cells: int, regularity: str | None = None,
-                  holder=None) -> PointPlan:
-    """The certified bound of thm-complexity for point-evaluation blocks on given times and grid.
-
-    ``e_{k+1} <= (1 + h_k L(t_k)) e_k + r_k + delta_k`` with the point-Euler local error ``r_k``
-    (:func:`bounds.point_euler_local_errors`) and ``delta_k = h_k L(t_k) |h| / 2`` (Lipschitz) or
-    ``h_k H(t_k) |h|^2 / 8`` (C^2) on the block box: ``K`` grown by ``int_0^T m`` plus the margin
-    ``max_k (E_k + P_k)`` (the flow stays within ``int m`` of its start, the ResNet within
-    ``E_k + P_k`` of the flow); the margin is the least fixed point (:func:`least_margin`).
-    ``holder = (alpha, C)`` defaults to the field's ``holder_exponent``, ``holder_constant``.
-    """
-    if not isinstance(field, VectorField):
-        raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
-    box = as_box(box, "box", dim=field.dim)
-    times = _check_partition(field, times)
-    cells = positive_int(cells, "cells")
-    alpha, constant = _holder_of(field, holder)
-    (regularity,) = _regularity(field, regularity, search=False)
-    return _point_plan(field, box, _point_mesh(field, times, alpha, constant), cells, regularity)
-
-
-def plan_point_resnet(field: VectorField, box, eps: float, regularity: str | None = None,
-                      holder=None, dyadic: bool = False, share=None) -> PointPlan:
-    """A cheapest certified plan with point-evaluation blocks and ``plan.bound <= eps``
-    (thm-complexity), on a uniform mesh.
-
-    As :func:`plan_flow_resnet`: for each share of ``eps`` (``share``: a number in ``(0, 1)``,
-    an :class:`EpsilonShare`, a sequence of them, or None for :data:`DEFAULT_SHARES`), the
-    smallest ``N`` (a power of two if ``dyadic``) whose Euler and time-interpolation parts fit
-    the partition's share, then the fewest cells whose block part fits the blocks' share; the
-    plan with the fewest nonzero parameters wins. ``regularity``: ``"lipschitz"``, ``"c2"``, or
-    None for the cheaper one the field allows.
-    """
-    if not isinstance(field, VectorField):
-        raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
-    eps = positive_float(eps, "eps")
-    box = as_box(box, "box", dim=field.dim)
-    shares = _shares(share)
-    alpha, constant = _holder_of(field, holder)
-    regularities = _regularity(field, regularity, search=True)
-    parts = {}
-
-    def parts_of(n):
-        """``max_k E_k + max_k M_k`` of the uniform ``n``-block mesh (cached scalars only)."""
-        if n not in parts:
-            times = field.horizon * np.arange(n + 1) / n
-            nodes, steps = times[:-1], np.diff(times)
-            euler = bounds.point_euler_errors(steps, _at_nodes(field.sup, nodes),
-                                              _at_nodes(field.lip, nodes), constant, alpha)
-            parts[n] = float(euler.max()) + float(np.max(field.sup_integral(nodes, times[1:])))
-        return parts[n]
-
-    def candidates():
-        start = 1
-        for part in shares:  # the default shares increase, so the smallest N does too
-            target = part.partition * eps
-            n_blocks = least_passing(lambda n, t=target: parts_of(n) <= t, start, 2**24,
-                                     refine=not dyadic)
-            if n_blocks is None:
-                raise ValueError(f"no partition with fewer than {2**24} blocks reaches "
-                                 f"{target:.3g}")
-            if share is None:
-                start = n_blocks
-            mesh = _point_mesh(field, field.horizon * np.arange(n_blocks + 1) / n_blocks, alpha,
-                               constant)
-            for choice in regularities:
-                yield _fewest_cells(
-                    lambda cells, c=choice, m=mesh: _point_plan(field, box, m, cells, c),
-                    part.blocks * eps, eps)
-
-    best = _cheapest(candidates())
-    if best is None:
-        raise ValueError(f"eps={eps} cannot be certified with point-evaluation blocks")
     return best
