@@ -265,3 +265,22 @@ def test_command_line_exit_status(tmp_path):
         and "missing.html" in bad.stdout
     )
     assert run(str(tmp_path / "nowhere")).returncode == 2
+
+
+def test_report_rows_are_counted_by_their_statement_link_not_by_labels_in_the_text():
+    """Defect: a claim of thm-b whose quantity mentions lem-a was counted as a row of lem-a."""
+    from book_toolchain.sitecheck_report import check_report_tables
+
+    claims = [{"label": "lem-a", "holds": True}, {"label": "thm-b", "holds": True}]
+    table = {
+        "headers": ["Statement", "Quantity", "Measured", "Bound", "Holds"],
+        "rows": [
+            {"cells": ["Lemma 1", "x", "1", "2", "yes"], "anchors": ["page.html#lem-a"]},
+            {"cells": ["Theorem 2", "error / bound of lem-a", "1", "2", "yes"],
+             "anchors": ["page.html#thm-b"]},
+        ],
+    }
+    rows, failures = check_report_tables([table], claims)
+    assert rows == 2 and failures == []
+    table["rows"][1]["anchors"] = ["page.html#lem-a"]  # the row links the wrong statement
+    assert any("thm-b" in f for f in check_report_tables([table], claims)[1])

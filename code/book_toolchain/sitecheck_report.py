@@ -49,12 +49,15 @@ def check_report_tables(tables: list[dict], claims: list[dict]) -> tuple[int, li
             if status.strip(" —-–") == "":
                 continue  # a placeholder row ("no claims recorded"), not a claim
             rows += 1
-            # A row names its claim's label as a link to the statement ({prf:ref}) or as text.
+            # A row names its claim's label as a link to the statement ({prf:ref}); only a row
+            # without such a link is read as text (a quantity may mention another label).
             named = {unquote(urlsplit(a).fragment) for a in row["anchors"]} & per_label.keys()
-            text = " ".join(cells)
-            named |= {
-                lb for lb in per_label if re.search(rf"(?<![\w-]){re.escape(lb)}(?![\w-])", text)
-            }
+            if not named:
+                text = " ".join(cells)
+                named = {
+                    lb for lb in per_label
+                    if re.search(rf"(?<![\w-]){re.escape(lb)}(?![\w-])", text)
+                }
             rows_per_label.update(named)
             if _HOLDS_NO.search(status) or not _HOLDS_YES.search(status):
                 failures.append(
