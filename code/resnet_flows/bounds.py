@@ -175,10 +175,10 @@ def discrete_gronwall(lip_integrals, local_errors) -> np.ndarray:
 
 
 def one_sided_growth(lip_integrals, mu_integrals) -> np.ndarray:
-    """``sqrt(1 + 2 mu_k + Lambda_k^2) - 1`` (at least 0): ``z -> z + F_k(z)`` is
-    ``sqrt(1 + 2 mu_k + Lambda_k^2)``-Lipschitz when ``f`` has the one-sided Lipschitz bound
-    ``mu``, ``mu_k = int_{I_k} mu`` (lem-one-sided (2)); passed to :func:`discrete_gronwall` in
-    place of ``Lambda_k`` it keeps the recursions of thm-averaged-euler and thm-stability."""
+    """``sqrt(1 + 2 mu_k + Lambda_k^2) - 1`` (at least 0). Passed to :func:`discrete_gronwall`
+    in place of ``Lambda_k`` it keeps the recursions of thm-averaged-euler and thm-stability,
+    because ``z -> z + F_k(z)`` is ``sqrt(1 + 2 mu_k + Lambda_k^2)``-Lipschitz when ``f`` has
+    the one-sided Lipschitz bound ``mu``, ``mu_k = int_{I_k} mu`` (lem-one-sided)."""
     lam = nonnegative_array(lip_integrals, "lip_integrals")
     mu = np.asarray(mu_integrals, dtype=np.float64)
     if mu.shape != lam.shape or not np.all(np.isfinite(mu)):
