@@ -207,8 +207,8 @@ def report_page(ledgers: dict[str, dict[str, Any]], statements: list[Statement])
             "a part never counts for the strength."
         ),
         "",
-        "| Statement | Kinds of evidence | Headline ratio | Strength | Parts | Claims "
-        "| All hold |",
+        ("| Statement | Kinds of evidence | Headline ratio | Strength | Parts | Claims "
+         "| All hold |"),
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     by_label: dict[str, list[dict[str, Any]]] = {}
@@ -319,8 +319,8 @@ def theorem_index_page(ledgers: dict[str, dict[str, Any]], statements: list[Stat
             "of the statement (with their number), and whether all claims hold."
         ),
         "",
-        "| Chapter | Statement | Title | Claims | Kinds | Headline ratio | Strength | Parts "
-        "| Status |",
+        ("| Chapter | Statement | Title | Claims | Kinds | Headline ratio | Strength | Parts "
+         "| Status |"),
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     entries = strength_entries(ledgers)
