@@ -232,3 +232,15 @@ def test_hessian_weight_bounds_every_partitions_block_sum():
     assert weight == pytest.approx(total_h / total_l * math.expm1(total_l), rel=2e-3)
     with pytest.raises(ValueError, match="one length"):
         bounds.hessian_weight([1.0, 2.0], [1.0])
+
+
+@pytest.mark.parametrize("call", [
+    lambda: bounds.graded_mesh_blocks(1.0, 1e4, 0.1),
+    lambda: bounds.graded_mesh_cells([1.0, 1.0], 0.1, 1e4),
+    lambda: bounds.hessian_weight([1.0, 1.0], [500.0, 500.0]),
+])
+def test_graded_counts_refuse_an_overflowing_groenwall_factor_by_name(call):
+    """Defect: math.exp(1e4) raised OverflowError (or numpy returned inf) instead of a
+    ValueError naming the parameter."""
+    with pytest.raises(ValueError, match="lip_"):
+        call()

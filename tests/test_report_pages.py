@@ -106,9 +106,11 @@ def test_claims_download_as_csv_and_json():
 def test_theorem_index_counts_only_evidence_for_the_headline_ratio():
     page = pages.theorem_index_page(LEDGERS, STATEMENTS)
     head, rows = tables(page)[0]
-    assert head[5:8] == ["Headline ratio", "Strength", "Parts"]
-    assert rows[0][5] == "1.000" and rows[0][6] == "full strength" and rows[0][7] == "—"
-    assert rows[1][5] == "—" and rows[1][6] == "rate only"  # only a rate claim
+    assert head == ["Chapter", "Statement", "Title", "Claims by kind", "Headline ratio",
+                    "Strength", "Parts", "Status"]
+    assert rows[0][3] == "3: bound ×1, sharpness ×1 · consistency ×1"
+    assert rows[0][4] == "1.000" and rows[0][5] == "full strength" and rows[0][6] == "—"
+    assert rows[1][4] == "—" and rows[1][5] == "rate only"  # only a rate claim
 
 
 # thm-main as the review found it: node-error sub-claims (0.648) above its own inequality (0.31)
@@ -127,8 +129,7 @@ def test_report_and_index_show_one_strength_with_the_parts_beside_it():
     assert rows[0][2:5] == ["0.3100", "not tested at full strength", "0.6480 (of 2)"]
     index = pages.theorem_index_page(MAIN_LEDGERS, MAIN)
     _, rows = tables(index)[0]
-    assert rows[0][5:8] == ["0.3100", "not tested at full strength", "0.6480 (of 2)"]
-    assert "0.648" not in rows[0][5] and "full strength" != rows[0][6]
+    assert rows[0][4:7] == ["0.3100", "not tested at full strength", "0.6480 (of 2)"]
     # each part is marked as such in the per-chapter table
     claim_rows = [r for head, t in tables(report) if "Measured" in head for r in t]
     assert sorted(r[1] for r in claim_rows) == ["bound", "bound (part)", "bound (part)"]

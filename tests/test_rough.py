@@ -88,3 +88,12 @@ def test_interior_singular_field_bounds_hold_near_the_singularity():
         y = x + 1e-3 * rng.standard_normal(x.shape)
         quotient = np.linalg.norm(field(t, x) - field(t, y), axis=1) / np.linalg.norm(x - y, axis=1)
         assert quotient.max() <= field.lip(t) * (1 + 1e-12)
+
+
+def test_takagi_holder_constant_accepts_numpy_scalars_and_refuses_bad_alpha():
+    """Defect: the cache saw an unhashable 0-d array before the validation did."""
+    assert rough.takagi_holder_constant(np.array(0.5)) == rough.takagi_holder_constant(0.5)
+    assert rough.takagi_holder_constant(np.float64(0.25)) == rough.takagi_holder_constant(0.25)
+    for bad in (0.0, 1.0, -0.5, float("nan"), "half"):
+        with pytest.raises(ValueError, match="alpha"):
+            rough.takagi_holder_constant(bad)

@@ -312,16 +312,16 @@ def theorem_index_page(ledgers: dict[str, dict[str, Any]], statements: list[Stat
         "",
         (
             "Every definition and result of the book, with the numerical checks made of it in "
-            "this build (see the {doc}`reproduction_report`): the number of recorded claims, "
-            "their kinds, the headline ratio (the largest ratio of measured value to bound "
+            "this build (see the {doc}`reproduction_report`): the number of recorded claims "
+            "and their kinds, the headline ratio (the largest ratio of measured value to bound "
             "among the bound and sharpness claims of the statement's own inequality), the "
             "strength that follows from it, the best ratio of the claims that check only a part "
             "of the statement (with their number), and whether all claims hold."
         ),
         "",
-        ("| Chapter | Statement | Title | Claims | Kinds | Headline ratio | Strength | Parts "
+        ("| Chapter | Statement | Title | Claims by kind | Headline ratio | Strength | Parts "
          "| Status |"),
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     entries = strength_entries(ledgers)
     for s in statements:
@@ -334,11 +334,11 @@ def theorem_index_page(ledgers: dict[str, dict[str, Any]], statements: list[Stat
         else:
             status = "not checked numerically"
         lines.append(
-            f"| {{doc}}`{s.chapter}` | {ref} | {cell(s.title) or '—'} | {len(checks)} "
-            f"| {kinds_summary(checks) if checks else '—'} | {headline_text(entry)} "
+            f"| {{doc}}`{s.chapter}` | {ref} | {cell(s.title) or '—'} "
+            f"| {f'{len(checks)}: {kinds_summary(checks)}' if checks else '0'} | {headline_text(entry)} "
             f"| {'—' if entry is None else entry['status']} | {parts_text(entry)} | {status} |"
         )
     if not any(s.kind in INDEXED_KINDS for s in statements):
-        lines.append("| — | no statements yet | | | | | | | |")
+        lines.append("| — | no statements yet | | | | | | |")
     return "\n".join(lines) + "\n"
 

@@ -355,7 +355,7 @@ def graded_mesh_blocks(sup_total: float, lip_total: float, eps_partition: float,
     (thm-graded-count).
     """
     total = float(nonnegative_array(sup_total, "sup_total"))
-    growth = math.exp(float(nonnegative_array(lip_total, "lip_total")))
+    growth = _exp_of_total(lip_total)
     eps = float(nonnegative_array(eps_partition, "eps_partition"))
     if eps <= 0:
         raise ValueError(f"eps_partition must be > 0, got {eps_partition!r}")
@@ -383,11 +383,18 @@ def graded_mesh_cells(box_widths, eps_blocks: float, lip_total: float,
         raise ValueError(f"eps_blocks must be > 0, got {eps_blocks!r}")
     diameter = float(np.linalg.norm(widths))
     if hess_weight is None:
-        lip = float(nonnegative_array(lip_total, "lip_total"))
-        cells = diameter * math.expm1(lip) / (2.0 * eps)
+        cells = diameter * (_exp_of_total(lip_total) - 1.0) / (2.0 * eps)
     else:
         cells = diameter * math.sqrt(float(nonnegative_array(hess_weight, "hess_weight")) / (8 * eps))
     return max(1, math.ceil(cells))
+
+
+def _exp_of_total(lip_total) -> float:
+    """``e^{int L}``; ``ValueError`` naming ``lip_total`` where it overflows a float."""
+    lip = float(nonnegative_array(lip_total, "lip_total"))
+    if lip > 700:
+        raise ValueError(f"lip_total={lip:.3g} is too large: e^(int L) overflows")
+    return math.exp(lip)
 
 
 def hessian_weight(hess_integrals, lip_integrals) -> float:
@@ -401,5 +408,7 @@ def hessian_weight(hess_integrals, lip_integrals) -> float:
         raise ValueError(f"hess_integrals and lip_integrals must be 1-D of one length, got "
                          f"{hess.shape} and {lam.shape}")
     tail = np.cumsum(lam[::-1])[::-1]  # sum_{i >= k} Lambda_i
+    if tail.size and tail[0] > 700:
+        raise ValueError(f"lip_integrals sum to {tail[0]:.3g}: e^(int L) overflows")
     return float(np.sum(hess * np.exp(tail)))
 

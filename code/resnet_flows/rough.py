@@ -66,7 +66,6 @@ def _dyadic_tent(j, level):
     return np.abs(y - np.round(y))
 
 
-@functools.lru_cache(maxsize=32)
 def takagi_holder_constant(alpha: float) -> float:
     """``C_a`` with ``|T_a(t) - T_a(s)| <= C_a |t - s|^a`` for every truncation
     (prop-takagi-holder), evaluated from above at dyadic level ``K = HOLDER_LEVELS``:
@@ -79,7 +78,11 @@ def takagi_holder_constant(alpha: float) -> float:
     ``(0, 2^-j 2/3)`` come within 0.05 % (``a = 1/2``) and 2.4 % (``a = 1/4``) of it. Never
     above the cruder ``2^{1-a} / (2^{1-a} - 1) + 1 / (2 (1 - 2^{-a}))`` (also proved there).
     """
-    alpha = _check_alpha(alpha)
+    return _holder_constant(_check_alpha(alpha))
+
+
+@functools.lru_cache(maxsize=32)
+def _holder_constant(alpha: float) -> float:
     w, K = 2.0**-alpha, HOLDER_LEVELS
     crude = 2.0 ** (1 - alpha) / (2.0 ** (1 - alpha) - 1.0) + 0.5 / (1.0 - w)
     half = np.arange(2 ** (K - 1) + 1, dtype=np.float64)  # T(1 - t) = T(t): t in [0, 1/2]
