@@ -179,3 +179,68 @@ def test_flow_bounds_are_attained_by_linear_fields():
     """x' = L x: |Phi(t, x) - Phi(t, y)| = e^{L t} |x - y| and |Phi(t) - Phi(s)| ~ int m."""
     assert bounds.flow_lipschitz(0.7) == pytest.approx(math.exp(0.7))
     np.testing.assert_allclose(bounds.flow_time_modulus([-0.2, 0.3]), [0.2, 0.3])
+
+
+def test_graded_mesh_blocks_telescopes_the_groenwall_sum():
+    """Defect: e^{int L} replaced by e^{int L} - 1 (dropping the interpolation part) or the gap
+    mass ignored. With M_k = M / N the Euler sum is exactly (M / N)(prod(1 + Lambda_i) - 1)."""
+    rng = np.random.default_rng(4)
+    lam = rng.uniform(0, 0.02, 50)
+    m = np.full(50, 0.3 / 50)
+    euler = bounds.averaged_euler_errors(lam, m).max()
+    assert euler == pytest.approx(0.3 / 50 * (np.prod(1 + lam) - 1))
+    n = bounds.graded_mesh_blocks(0.3, lam.sum(), 0.05)
+    assert n == math.ceil(0.3 * math.exp(lam.sum()) / 0.05)
+    assert 0.3 * math.exp(lam.sum()) / n <= 0.05 < 0.3 * math.exp(lam.sum()) / (n - 1)
+    assert bounds.graded_mesh_blocks(0.3, lam.sum(), 0.05, gap_mass=0.001) > n
+    with pytest.raises(ValueError, match="floor"):
+        bounds.graded_mesh_blocks(0.3, 1.0, 0.05, gap_mass=0.01)
+    with pytest.raises(ValueError, match="eps_partition"):
+        bounds.graded_mesh_blocks(0.3, 1.0, 0.0)
+    with pytest.raises(ValueError, match="lip_total"):
+        bounds.graded_mesh_blocks(0.3, -1.0, 0.1)
+
+
+def test_graded_mesh_cells_meets_the_block_share_with_the_fewest_cells():
+    widths = np.array([4.0, 4.0])
+    n = bounds.graded_mesh_cells(widths, 0.05, 1.0)
+    block = lambda c: 0.5 * np.linalg.norm(widths) / c * math.expm1(1.0)
+    assert block(n) <= 0.05 < block(n - 1)
+    n2 = bounds.graded_mesh_cells(widths, 0.05, 1.0, hess_weight=2.0)
+    block2 = lambda c: (np.linalg.norm(widths) / c) ** 2 / 8 * 2.0
+    assert block2(n2) <= 0.05 < block2(n2 - 1)
+    with pytest.raises(ValueError, match="box_widths"):
+        bounds.graded_mesh_cells([0.0, 1.0], 0.05, 1.0)
+    with pytest.raises(ValueError, match="eps_blocks"):
+        bounds.graded_mesh_cells(widths, -0.05, 1.0)
+
+
+def test_hessian_weight_bounds_every_partitions_block_sum():
+    """G_H from above on a fine partition: it bounds the C^2 block sum of coarser partitions
+    (the sum the planner computes) and lies below e^{int L} int H."""
+    field = fields.singular_rotation()
+    fine = rf.mesh_times(field, 2048, "graded")
+    weight = bounds.hessian_weight(field.hess_integral(fine[:-1], fine[1:]),
+                                   field.lip_integral(fine[:-1], fine[1:]))
+    for n in (4, 16, 64):
+        t = rf.mesh_times(field, n, "graded")
+        lam, hess = field.lip_integral(t[:-1], t[1:]), field.hess_integral(t[:-1], t[1:])
+        assert bounds.discrete_gronwall(lam, hess).max() <= weight
+    total_l, total_h = field.lip_integral(0, 1), field.hess_integral(0, 1)
+    assert weight <= math.exp(total_l) * total_h
+    # H = kappa L here, so G_H = kappa (e^{int L} - 1), approached from above
+    assert weight == pytest.approx(total_h / total_l * math.expm1(total_l), rel=2e-3)
+    with pytest.raises(ValueError, match="one length"):
+        bounds.hessian_weight([1.0, 2.0], [1.0])
+
+
+@pytest.mark.parametrize("call", [
+    lambda: bounds.graded_mesh_blocks(1.0, 1e4, 0.1),
+    lambda: bounds.graded_mesh_cells([1.0, 1.0], 0.1, 1e4),
+    lambda: bounds.hessian_weight([1.0, 1.0], [500.0, 500.0]),
+])
+def test_graded_counts_refuse_an_overflowing_groenwall_factor_by_name(call):
+    """Defect: math.exp(1e4) raised OverflowError (or numpy returned inf) instead of a
+    ValueError naming the parameter."""
+    with pytest.raises(ValueError, match="lip_"):
+        call()

@@ -121,8 +121,8 @@ def test_lower_bound_rejects_negative_bound_and_bad_relation():
         record_claim("thm-x", "q", 1.0, 1.0, kind="bound", relation="<")
 
 
-def _claim(label, kind, ratio):
-    return {"label": label, "kind": kind, "ratio": ratio}
+def _claim(label, kind, ratio, **extra):
+    return {"label": label, "kind": kind, "ratio": ratio, **extra}
 
 
 def test_strength_by_label_catches_a_bound_2x_too_loose():
@@ -133,7 +133,7 @@ def test_strength_by_label_catches_a_bound_2x_too_loose():
         _claim("thm-c", "rate", 0.1), _claim("thm-d", "example", 0.3),
     ])
     assert strength["thm-a"]["status"] == "full strength"
-    assert strength["thm-a"]["strongest"]["ratio"] == 0.6
+    assert strength["thm-a"]["headline"]["ratio"] == 0.6
     assert strength["thm-b"]["status"] == "not tested at full strength"
     assert strength["thm-c"]["status"] == "rate only"
     assert strength["thm-d"]["status"] == "no evidence"
@@ -149,3 +149,32 @@ def test_strength_note_is_recorded_and_sets_the_status(ledger_dir):
     assert strength["thm-b"]["note"]["why"] == "loose by nature"
     with pytest.raises(ValueError, match="status"):
         claims.record_strength_note("thm-b", "fine", "why")
+
+
+def test_a_strong_part_never_stands_in_for_a_weak_headline():
+    """thm-main's defect: node-error sub-claims at 0.65 were shown as its strength, while the
+    claim of its own inequality reached 0.3. The part is listed beside, the status is the
+    headline's."""
+    strength = claims.strength_by_label([
+        _claim("thm-main", "bound", 0.3),
+        _claim("thm-main", "bound", 0.65, scope="part"),
+        _claim("thm-parts", "sharpness", 1.0, scope="part"),
+        _claim("thm-parts", "rate", 0.2, scope="part"),
+        _claim("thm-old", "bound", 0.7),  # a ledger written before scopes: the statement
+    ])
+    main = strength["thm-main"]
+    assert main["status"] == "not tested at full strength"
+    assert main["headline"]["ratio"] == 0.3 and main["parts"]["ratio"] == 0.65
+    assert main["scopes"] == {"statement": 1, "part": 1}
+    # evidence of parts only: the statement's own inequality is not checked at all
+    assert strength["thm-parts"]["status"] == "not tested at full strength"
+    assert strength["thm-parts"]["headline"] is None
+    assert strength["thm-old"]["status"] == "full strength"
+
+
+def test_record_claim_stores_the_scope_and_refuses_an_unknown_one(ledger_dir):
+    c = record_claim("thm-x", "node errors", 0.5, 1.0, kind="bound", scope="part")
+    assert c["scope"] == "part"
+    assert record_claim("thm-x", "sup error", 0.5, 1.0, kind="bound")["scope"] == "statement"
+    with pytest.raises(ValueError, match="scope"):
+        record_claim("thm-x", "q", 0.5, 1.0, kind="bound", scope="headline")

@@ -50,3 +50,20 @@ def test_violated_lower_bound_is_reported(tmp_path):
                                           "holds": False}
     problems = gate(book(tmp_path, [folded, claim(0.9)]))
     assert any("does not hold" in p and "relation >=" in p for p in problems)
+
+
+def test_a_strong_sub_claim_standing_in_for_the_headline_fails_the_gate(tmp_path):
+    """The defect of issue 20: a part (node errors at 0.65) made a statement whose own
+    inequality reached 0.3 look tested at full strength."""
+    problems = gate(book(tmp_path, [claim(0.3), claim(0.65, scope="part")]))
+    assert len(problems) == 1
+    assert "not tested at full strength" in problems[0] and "0.3 <" in problems[0]
+    assert "its parts reach 0.65" in problems[0]
+    # marked as a check of the statement itself, the same claim would pass: the scope matters
+    assert gate(book(tmp_path / "b", [claim(0.3), claim(0.65)])) == []
+
+
+def test_only_parts_checked_fails_the_gate_and_a_bad_scope_is_flagged(tmp_path):
+    problems = gate(book(tmp_path, [claim(1.0, scope="part"), claim(0.2, scope="nonsense")]))
+    assert any("headline ratio" in p and "none" in p for p in problems)
+    assert any("has scope 'nonsense'" in p for p in problems)

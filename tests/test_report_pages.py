@@ -8,9 +8,12 @@ from book_toolchain import pages, stage
 from book_toolchain.project import Statement
 
 
-def claim(label, ratio, kind=None, holds=True, quantity="max_k |x_k - Phi(t_k)|", bound=2.0):
+def claim(label, ratio, kind=None, holds=True, quantity="max_k |x_k - Phi(t_k)|", bound=2.0,
+          scope=None):
     c = {"label": label, "quantity": quantity, "measured": ratio * bound, "bound": bound,
          "ratio": ratio, "holds": holds, "context": {}}
+    if scope:
+        c["scope"] = scope
     if kind:
         c["kind"] = kind
     return c
@@ -50,7 +53,8 @@ def test_summary_comes_first_without_measured_and_bound_headers():
     page = pages.report_page(LEDGERS, STATEMENTS)
     head, rows = tables(page)[0]
     assert head == [
-        "Statement", "Kinds of evidence", "Strongest ratio", "Strength", "Claims", "All hold"
+        "Statement", "Kinds of evidence", "Headline ratio", "Strength", "Parts", "Claims",
+        "All hold",
     ]
     assert not ("Measured" in head and "Bound" in head)
     by_label = {r[0]: r for r in rows}
@@ -99,12 +103,36 @@ def test_claims_download_as_csv_and_json():
     assert data[3]["kind"] is None and data[4]["kind"] == "rate"
 
 
-def test_theorem_index_counts_only_evidence_for_the_strongest_ratio():
+def test_theorem_index_counts_only_evidence_for_the_headline_ratio():
     page = pages.theorem_index_page(LEDGERS, STATEMENTS)
     head, rows = tables(page)[0]
-    assert "Strongest ratio" in head
-    assert rows[0][5] == "1.000" and rows[0][6] == "full strength"
-    assert rows[1][5] == "—" and rows[1][6] == "rate only"  # only a rate claim
+    assert head == ["Chapter", "Statement", "Title", "Claims by kind", "Headline ratio",
+                    "Strength", "Parts", "Status"]
+    assert rows[0][3] == "3: bound ×1, sharpness ×1 · consistency ×1"
+    assert rows[0][4] == "1.000" and rows[0][5] == "full strength" and rows[0][6] == "—"
+    assert rows[1][4] == "—" and rows[1][5] == "rate only"  # only a rate claim
+
+
+# thm-main as the review found it: node-error sub-claims (0.648) above its own inequality (0.31)
+MAIN = [Statement("06_main", "theorem", "Main", "thm-main")]
+MAIN_LEDGERS = {"06_main": {"mode": "quick", "seed": 0, "elapsed_s": 1.0, "claims": [
+    claim("thm-main", 0.31, "bound", quantity="sampled max |X - Phi| <= certified bound"),
+    claim("thm-main", 0.648, "bound", quantity="node errors / E_k + P_k", scope="part"),
+    claim("thm-main", 0.2, "bound", quantity="node errors, another field", scope="part"),
+], "strength_notes": [{"label": "thm-main", "status": "not tested at full strength",
+                       "why": "the three-part bound adds worst cases"}]}}
+
+
+def test_report_and_index_show_one_strength_with_the_parts_beside_it():
+    report = pages.report_page(MAIN_LEDGERS, MAIN)
+    _, rows = tables(report)[0]
+    assert rows[0][2:5] == ["0.3100", "not tested at full strength", "0.6480 (of 2)"]
+    index = pages.theorem_index_page(MAIN_LEDGERS, MAIN)
+    _, rows = tables(index)[0]
+    assert rows[0][4:7] == ["0.3100", "not tested at full strength", "0.6480 (of 2)"]
+    # each part is marked as such in the per-chapter table
+    claim_rows = [r for head, t in tables(report) if "Measured" in head for r in t]
+    assert sorted(r[1] for r in claim_rows) == ["bound", "bound (part)", "bound (part)"]
 
 
 def test_rerun_box_is_compact_and_names_the_missing_mode():

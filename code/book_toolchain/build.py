@@ -59,6 +59,11 @@ def gate(project: Project) -> list[str]:
                     f"hold: {claim['quantity']}: measured {claim['measured']:.6g}, bound "
                     f"{claim['bound']:.6g} (relation {claim.get('relation', '<=')})"
                 )
+            if claims_mod.claim_scope(claim) not in claims_mod.SCOPES:
+                problems.append(
+                    f"{name}: claim {claim['label']!r} ({claim['quantity']}) has scope "
+                    f"{claim.get('scope')!r}; pass scope= one of {', '.join(claims_mod.SCOPES)}"
+                )
             if claim.get("kind") not in claims_mod.KINDS:
                 problems.append(
                     f"{name}: claim {claim['label']!r} ({claim['quantity']}) has no kind; pass "
@@ -69,14 +74,18 @@ def gate(project: Project) -> list[str]:
                     f"{name}: claim label {claim['label']!r} is not the :label: of any prf "
                     "directive in the chapters"
                 )
+    # The strength of a statement is that of the claim checking its own inequality (its
+    # headline); a strong part (a node bound, one term of a sum) never stands in for it.
     for label, entry in claims_mod.strength_by_label(everything, notes).items():
         if entry["status"] in ("rate only", "not tested at full strength") and not entry["note"]:
-            best = entry["strongest"]
+            best, part = entry["headline"], entry["parts"]
+            beside = "" if part is None else f"; its parts reach {part['ratio']:.3g}"
             problems.append(
-                f"statement {label!r}: {entry['status']} (strongest bound/sharpness ratio "
+                f"statement {label!r}: {entry['status']} (headline ratio, the strongest "
+                f"bound/sharpness claim of its own inequality: "
                 f"{'none' if best is None else format(best['ratio'], '.3g')} < "
-                f"{claims_mod.FULL_STRENGTH_RATIO}); check it at full strength or say why with "
-                "record_strength_note"
+                f"{claims_mod.FULL_STRENGTH_RATIO}{beside}); check the statement at full "
+                "strength or say why with record_strength_note"
             )
     return problems
 

@@ -45,10 +45,15 @@ INTERACTIVE_NOTES: list[dict[str, Any]] = []
 # example illustrates; each still fails the build when violated.
 KINDS = ("bound", "sharpness", "rate", "consistency", "design", "example")
 EVIDENCE_KINDS = ("bound", "sharpness", "rate")
-# A statement is tested at full strength when its strongest bound or sharpness claim uses at
-# least this fraction of its bound: then the bound with a constant 2x too small fails.
+# A statement is tested at full strength when its strongest bound or sharpness claim *of its own
+# inequality* (scope "statement") uses at least this fraction of its bound: then the statement
+# with a constant 2x too small fails.
 FULL_STRENGTH_RATIO = 0.5
 RELATIONS = ("<=", ">=")
+# What a claim checks: the statement's own inequality ("statement", its headline), or one part
+# of it ("part": a step of its proof, one term of a sum of bounds, an ingredient). A part's
+# ratio is listed beside the statement's strength, never in its place.
+SCOPES = ("statement", "part")
 STRENGTH_STATUSES = ("rate only", "not tested at full strength")
 
 
@@ -57,11 +62,15 @@ class ClaimViolated(AssertionError):
 
 
 def record_claim(label: str, quantity: str, measured, bound, *, kind: str, relation: str = "<=",
-                 **context) -> dict[str, Any]:
+                 scope: str = "statement", **context) -> dict[str, Any]:
     """Record the claim ``measured <= bound`` (or ``measured >= bound``) for the statement
     ``label``; raise :class:`ClaimViolated` if it fails.
 
-    ``kind`` is one of :data:`KINDS`. ``relation="<="`` (an upper bound: ``measured >= 0``,
+    ``kind`` is one of :data:`KINDS`. ``scope`` (one of :data:`SCOPES`) says whether the claim
+    checks the statement's own inequality (``"statement"``, the default) or only a part of it
+    (``"part"``: a node bound inside the proof, one term of a sum, a step). Only claims of the
+    statement's own inequality decide its strength (:func:`strength_by_label`).
+    ``relation="<="`` (an upper bound: ``measured >= 0``,
     ``bound > 0``, ratio ``measured / bound``) or ``">="`` (a lower bound such as
     ``0 <= min det``: ``bound >= 0``, any ``measured``, ratio ``bound / measured``, ``None``
     when ``measured <= 0`` unless ``measured = bound = 0``). In both cases a ratio ``<= 1``
@@ -74,6 +83,9 @@ def record_claim(label: str, quantity: str, measured, bound, *, kind: str, relat
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r} (claim {label!r})")
     if relation not in RELATIONS:
         raise ValueError(f"relation must be '<=' or '>=', got {relation!r} (claim {label!r})")
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r} "
+                         f"(claim {label!r})")
     measured = _finite_real("measured", measured)
     bound = _finite_real("bound", bound)
     if relation == "<=":
@@ -93,6 +105,7 @@ def record_claim(label: str, quantity: str, measured, bound, *, kind: str, relat
         "quantity": quantity,
         "kind": kind,
         "relation": relation,
+        "scope": scope,
         "measured": measured,
         "bound": bound,
         "ratio": ratio,
@@ -114,8 +127,8 @@ def record_strength_note(label: str, status: str, why: str) -> dict[str, Any]:
     """Record that ``label`` is checked only by a rate, or not at full strength, and why.
 
     ``status`` is one of :data:`STRENGTH_STATUSES`. The Theorem index shows the status; the
-    gate accepts a statement whose strongest bound or sharpness ratio is below
-    :data:`FULL_STRENGTH_RATIO` only with such a note.
+    gate accepts a statement whose headline ratio (the strongest bound or sharpness claim of
+    its own inequality) is below :data:`FULL_STRENGTH_RATIO` only with such a note.
     """
     note = {
         "label": _nonempty_str("label", label),
@@ -128,31 +141,59 @@ def record_strength_note(label: str, status: str, why: str) -> dict[str, Any]:
     return note
 
 
+def claim_scope(claim: dict[str, Any]) -> str:
+    """The claim's scope; ledgers written before ``scope`` existed check the statement."""
+    return claim.get("scope") or "statement"
+
+
 def strength_by_label(claims: list[dict[str, Any]],
                       notes: list[dict[str, Any]] = ()) -> dict[str, dict[str, Any]]:
-    """Per label: the strongest bound/sharpness ratio, the number of claims by kind and the
-    status ``full strength``, ``rate only``, ``not tested at full strength`` or ``no evidence``
-    (a noted status is kept; without a note it is derived from the ratios)."""
+    """Per label: its *headline*, the strongest bound/sharpness claim of the statement's own
+    inequality (scope ``"statement"``), which alone decides the status; beside it ``parts``,
+    the strongest bound/sharpness claim of a part (scope ``"part"``, never used for the status),
+    the number of claims by kind and by scope, the note and the status:
+
+    ``full strength``
+        the headline ratio is at least :data:`FULL_STRENGTH_RATIO`;
+    a noted status
+        otherwise, when the chapter recorded a note (:func:`record_strength_note`);
+    ``no evidence``
+        no claim of an evidence kind (bound, sharpness, rate) at all;
+    ``rate only``
+        the statement's own evidence is rate claims only;
+    ``not tested at full strength``
+        a headline below the threshold, or evidence of its parts only.
+    """
     out: dict[str, dict[str, Any]] = {}
+
+    def entry_for(label):
+        return out.setdefault(label, {"headline": None, "parts": None, "kinds": {},
+                                      "scopes": {}, "own_rate": False, "note": None})
+
     for claim in claims:
-        entry = out.setdefault(claim["label"], {"strongest": None, "kinds": {}, "note": None})
-        kind = claim.get("kind", "unknown")
+        entry = entry_for(claim["label"])
+        kind, scope = claim.get("kind", "unknown"), claim_scope(claim)
         entry["kinds"][kind] = entry["kinds"].get(kind, 0) + 1
-        best = entry["strongest"]
+        if kind in EVIDENCE_KINDS:
+            entry["scopes"][scope] = entry["scopes"].get(scope, 0) + 1
+        if kind == "rate" and scope == "statement":
+            entry["own_rate"] = True
+        key = "headline" if scope == "statement" else "parts"
+        best = entry[key]
         if (kind in ("bound", "sharpness") and claim.get("ratio") is not None
                 and (best is None or claim["ratio"] > best["ratio"])):
-            entry["strongest"] = claim
+            entry[key] = claim
     for note in notes:
-        out.setdefault(note["label"], {"strongest": None, "kinds": {}, "note": None})["note"] = note
+        entry_for(note["label"])["note"] = note
     for entry in out.values():
-        strongest = entry["strongest"]
-        if strongest is not None and strongest["ratio"] >= FULL_STRENGTH_RATIO:
+        headline = entry["headline"]
+        if headline is not None and headline["ratio"] >= FULL_STRENGTH_RATIO:
             entry["status"] = "full strength"
         elif entry["note"] is not None:
             entry["status"] = entry["note"]["status"]
         elif not any(entry["kinds"].get(k) for k in EVIDENCE_KINDS):
             entry["status"] = "no evidence"
-        elif strongest is None:
+        elif headline is None and entry["own_rate"]:
             entry["status"] = "rate only"
         else:
             entry["status"] = "not tested at full strength"

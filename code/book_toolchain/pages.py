@@ -2,11 +2,13 @@
 
 Claim kinds (``claim["kind"]``): ``bound``, ``sharpness`` and ``rate`` compare a measurement
 with what a theorem predicts and count as *evidence*; ``consistency``, ``design`` and
-``example`` do not. A statement's *strongest ratio* is the largest measured/bound ratio over
-its bound and sharpness claims (a rate claim's ratio is a slope deviation over its tolerance,
-not a bound's ratio): the closer to 1, the tighter the theorem's bound was tested. Its
-*strength* is :func:`book_toolchain.claims.strength_by_label`'s status, which keeps the notes a
-chapter records with ``record_strength_note``.
+``example`` do not. A claim's scope says whether it checks the statement's own inequality
+(``statement``) or one part of it (``part``). One definition of strength serves the report,
+the index and the gate (:func:`book_toolchain.claims.strength_by_label`): a statement's
+*headline ratio* is the largest measured/bound ratio over its bound and sharpness claims of
+scope ``statement`` (a rate claim's ratio is a slope over its tolerance, not a bound's ratio),
+and its *strength* follows from it and from the notes a chapter records with
+``record_strength_note``. The best ratio of its parts is shown beside, never in its place.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import json
 import re
 from typing import Any
 
-from .claims import EVIDENCE_KINDS, strength_by_label
+from .claims import EVIDENCE_KINDS, claim_scope, strength_by_label
 from .claims import KINDS as CLAIM_KINDS
 from .project import INDEXED_KINDS, Statement
 
@@ -74,21 +76,28 @@ def claim_kind(claim: dict[str, Any]) -> str | None:
     return kind if kind in CLAIM_KINDS else None
 
 
-def strongest_ratio(claims: list[dict[str, Any]]) -> float | None:
-    ratios = [
-        c["ratio"]
-        for c in claims
-        if claim_kind(c) in ("bound", "sharpness") and c.get("ratio") is not None
-    ]
-    return max(ratios) if ratios else None
-
-
-def strength(ledgers: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Per label, its strength status (full strength, rate only, not tested at full strength,
-    no evidence), from the claims and the chapters' strength notes."""
+def strength_entries(ledgers: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per label, :func:`book_toolchain.claims.strength_by_label`'s entry (headline, parts,
+    status), from the claims and the chapters' strength notes."""
     claims = [{**c, "kind": claim_kind(c)} for _, c in _claims(ledgers)]
     notes = [n for ledger in ledgers.values() for n in ledger.get("strength_notes", [])]
-    return {label: e["status"] for label, e in strength_by_label(claims, notes).items()}
+    return strength_by_label(claims, notes)
+
+
+def headline_text(entry: dict[str, Any] | None) -> str:
+    """The headline ratio (the statement's own inequality), or — without one."""
+    best = None if entry is None else entry["headline"]
+    return "—" if best is None else number(best["ratio"])
+
+
+def parts_text(entry: dict[str, Any] | None) -> str:
+    """The best ratio of the statement's parts and their number of evidence claims: beside
+    the headline, never in its place."""
+    best = None if entry is None else entry["parts"]
+    count = 0 if entry is None else entry["scopes"].get("part", 0)
+    if best is None:
+        return f"rate ×{count}" if count else "—"
+    return f"{number(best['ratio'])} (of {count})"
 
 
 def kinds_summary(claims: list[dict[str, Any]]) -> str:
@@ -189,32 +198,35 @@ def report_page(ledgers: dict[str, dict[str, Any]], statements: list[Statement])
         "## Summary by statement",
         "",
         (
-            "Strongest ratio: the largest measured/bound ratio among the bound and sharpness "
-            "claims. Strength: *full strength* when it is at least 0.5, so that a constant "
-            "twice too optimistic would fail; otherwise the chapter says why (*rate only*, "
-            "*not tested at full strength*)."
+            "Headline ratio: the largest measured/bound ratio among the bound and sharpness "
+            "claims that check the statement's own inequality. Strength: *full strength* when "
+            "it is at least 0.5, so that the statement with a constant twice too optimistic "
+            "would fail; otherwise the chapter says why (*rate only*, *not tested at full "
+            "strength*). Parts: the largest ratio among the claims that check one part of the "
+            "statement (a step of its proof, one term of a sum of bounds), with their number; "
+            "a part never counts for the strength."
         ),
         "",
-        "| Statement | Kinds of evidence | Strongest ratio | Strength | Claims | All hold |",
-        "| --- | --- | --- | --- | --- | --- |",
+        ("| Statement | Kinds of evidence | Headline ratio | Strength | Parts | Claims "
+         "| All hold |"),
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     by_label: dict[str, list[dict[str, Any]]] = {}
     for _, claim in all_claims:
         by_label.setdefault(claim["label"], []).append(claim)
     ordered = [s.label for s in statements if s.label in by_label]
     ordered += sorted(set(by_label) - set(ordered))
-    status = strength(ledgers)
+    entries = strength_entries(ledgers)
     for label in ordered:
-        checks = by_label[label]
-        strongest = strongest_ratio(checks)
+        checks, entry = by_label[label], entries.get(label)
         lines.append(
-            f"| {_ref(label, labels)} | {kinds_summary(checks)} "
-            f"| {'—' if strongest is None else number(strongest)} | {status.get(label, '—')} "
+            f"| {_ref(label, labels)} | {kinds_summary(checks)} | {headline_text(entry)} "
+            f"| {'—' if entry is None else entry['status']} | {parts_text(entry)} "
             f"| {len(checks)} "
             f"| {'yes' if all(c['holds'] for c in checks) else '**NO**'} |"
         )
     if not all_claims:
-        lines.append("| — | — | — | — | 0 | — |")
+        lines.append("| — | — | — | — | — | 0 | — |")
     lines += [
         "",
         "## Runs",
@@ -254,8 +266,9 @@ def report_page(ledgers: dict[str, dict[str, Any]], statements: list[Statement])
             "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         for claim in claims:
+            part = " (part)" if claim_scope(claim) == "part" else ""
             lines.append(
-                f"| {_ref(claim['label'], labels)} | {claim_kind(claim) or '—'} "
+                f"| {_ref(claim['label'], labels)} | {claim_kind(claim) or '—'}{part} "
                 f"| {pretty_quantity(claim['quantity'])} | {number(claim['measured'])} "
                 f"| {bound_text(claim)} | {format_ratio(claim)} "
                 f"| {'yes' if claim['holds'] else '**NO**'} |"
@@ -299,30 +312,31 @@ def theorem_index_page(ledgers: dict[str, dict[str, Any]], statements: list[Stat
         "",
         (
             "Every definition and result of the book, with the numerical checks made of it in "
-            "this build (see the {doc}`reproduction_report`): the number of recorded claims, "
-            "their kinds, the strongest ratio of measured value to bound among the evidence "
-            "claims (bound, sharpness, rate), and whether all of them hold."
+            "this build (see the {doc}`reproduction_report`): the number of recorded claims "
+            "and their kinds, the headline ratio (the largest ratio of measured value to bound "
+            "among the bound and sharpness claims of the statement's own inequality), the "
+            "strength that follows from it, the best ratio of the claims that check only a part "
+            "of the statement (with their number), and whether all claims hold."
         ),
         "",
-        "| Chapter | Statement | Title | Claims | Kinds | Strongest ratio | Strength | Status |",
+        ("| Chapter | Statement | Title | Claims by kind | Headline ratio | Strength | Parts "
+         "| Status |"),
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    status_of = strength(ledgers)
+    entries = strength_entries(ledgers)
     for s in statements:
         if s.kind not in INDEXED_KINDS:
             continue
         ref = f"{{prf:ref}}`{s.label}`" if s.label else f"{s.kind} (no label)"
-        checks = by_label.get(s.label or "", [])
-        strongest = strongest_ratio(checks)
+        checks, entry = by_label.get(s.label or "", []), entries.get(s.label or "")
         if checks:
             status = "all hold" if all(c["holds"] for c in checks) else "**fails**"
         else:
             status = "not checked numerically"
         lines.append(
-            f"| {{doc}}`{s.chapter}` | {ref} | {cell(s.title) or '—'} | {len(checks)} "
-            f"| {kinds_summary(checks) if checks else '—'} "
-            f"| {'—' if strongest is None else number(strongest)} "
-            f"| {status_of.get(s.label or '', '—')} | {status} |"
+            f"| {{doc}}`{s.chapter}` | {ref} | {cell(s.title) or '—'} "
+            f"| {f'{len(checks)}: {kinds_summary(checks)}' if checks else '0'} | {headline_text(entry)} "
+            f"| {'—' if entry is None else entry['status']} | {parts_text(entry)} | {status} |"
         )
     if not any(s.kind in INDEXED_KINDS for s in statements):
         lines.append("| — | no statements yet | | | | | | |")

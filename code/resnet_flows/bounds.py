@@ -24,6 +24,9 @@ __all__ = [
     "fixed_point_error",
     "flow_lipschitz",
     "flow_time_modulus",
+    "graded_mesh_blocks",
+    "graded_mesh_cells",
+    "hessian_weight",
     "inverse_lipschitz",
     "inverse_resnet_lipschitz",
     "jacobian_determinant_bounds",
@@ -334,3 +337,78 @@ def jacobian_determinant_bounds(q, dim: int) -> tuple[float, float]:
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
         raise ValueError(f"dim must be a positive integer, got {dim!r}")
     return float(np.prod((1.0 - q) ** dim)), float(np.prod((1.0 + q) ** dim))
+
+
+# --- thm-graded-count: averaged blocks on a graded mesh, every f in L^1(I; C_b^{0,1}) ---------
+
+
+def graded_mesh_blocks(sup_total: float, lip_total: float, eps_partition: float,
+                       gap_mass: float = 0.0) -> int:
+    """``N = ceil(int m e^{int L} / (eps_1 - 2 u e^{int L}))``.
+
+    With binary64 nodes every ``M_k`` may exceed ``int m / N`` by the masses ``u`` of two float
+    gaps (``gap_mass``, 0 in exact arithmetic; lem-float-floor); ``ValueError`` when
+    ``eps_1 <= 2 u e^{int L}``: no floating-point graded mesh is then guaranteed to reach it.
+    On a mesh with ``M_k <= int m / N + 2 u`` the Euler and time-interpolation parts of thm-main
+    sum to at most ``(int m / N + 2 u) e^{int L}`` (the Groenwall sum telescopes to
+    ``prod (1 + Lambda_i) - 1 <= e^{int L} - 1``), so this ``N`` makes them ``<= eps_1``
+    (thm-graded-count).
+    """
+    total = float(nonnegative_array(sup_total, "sup_total"))
+    growth = _exp_of_total(lip_total)
+    eps = float(nonnegative_array(eps_partition, "eps_partition"))
+    if eps <= 0:
+        raise ValueError(f"eps_partition must be > 0, got {eps_partition!r}")
+    room = eps - 2.0 * float(nonnegative_array(gap_mass, "gap_mass")) * growth
+    if room <= 0:
+        raise ValueError(f"eps_partition={eps:.3g} is below the floating-point floor "
+                         f"2 u e^(int L) = {eps - room:.3g} of graded meshes")
+    return max(1, math.ceil(total * growth / room))
+
+
+def graded_mesh_cells(box_widths, eps_blocks: float, lip_total: float,
+                      hess_weight: float | None = None) -> int:
+    """Cells per axis of thm-graded-count: with the block box's side lengths ``W`` (``K``'s box
+    grown by ``int m + eps_2`` on every side), ``n = ceil(|W| (e^{int L} - 1) / (2 eps_2))``
+    (Lipschitz blocks, ``delta_k = Lambda_k |h| / 2``: the Groenwall sum telescopes) or, given
+    ``hess_weight`` ``G_H >= sum_k H_k prod_{k<i} (1 + Lambda_i)`` (:func:`hessian_weight`),
+    ``n = ceil(|W| sqrt(G_H / (8 eps_2)))`` (C^2 blocks). Either makes ``max_k P_k <= eps_2``
+    (thm-graded-count).
+    """
+    widths = np.asarray(nonnegative_array(box_widths, "box_widths"), dtype=np.float64).reshape(-1)
+    if widths.size == 0 or np.any(widths <= 0):
+        raise ValueError(f"box_widths must be positive side lengths, got {box_widths!r}")
+    eps = float(nonnegative_array(eps_blocks, "eps_blocks"))
+    if eps <= 0:
+        raise ValueError(f"eps_blocks must be > 0, got {eps_blocks!r}")
+    diameter = float(np.linalg.norm(widths))
+    if hess_weight is None:
+        cells = diameter * (_exp_of_total(lip_total) - 1.0) / (2.0 * eps)
+    else:
+        cells = diameter * math.sqrt(float(nonnegative_array(hess_weight, "hess_weight")) / (8 * eps))
+    return max(1, math.ceil(cells))
+
+
+def _exp_of_total(lip_total) -> float:
+    """``e^{int L}``; ``ValueError`` naming ``lip_total`` where it overflows a float."""
+    lip = float(nonnegative_array(lip_total, "lip_total"))
+    if lip > 700:
+        raise ValueError(f"lip_total={lip:.3g} is too large: e^(int L) overflows")
+    return math.exp(lip)
+
+
+def hessian_weight(hess_integrals, lip_integrals) -> float:
+    """``G_H = int_0^T H(s) exp(int_s^T L) ds`` from above: the sum over any partition of
+    ``H_k exp(sum_{i >= k} Lambda_i)`` (``H_k = int_{I_k} H``). It bounds the C^2 block sum
+    ``sum_j H_j prod_{j<i<k} (1 + Lambda_i)`` of every partition, and ``G_H <= e^{int L} int H``
+    (thm-graded-count)."""
+    hess = nonnegative_array(hess_integrals, "hess_integrals")
+    lam = nonnegative_array(lip_integrals, "lip_integrals")
+    if hess.shape != lam.shape or hess.ndim != 1:
+        raise ValueError(f"hess_integrals and lip_integrals must be 1-D of one length, got "
+                         f"{hess.shape} and {lam.shape}")
+    tail = np.cumsum(lam[::-1])[::-1]  # sum_{i >= k} Lambda_i
+    if tail.size and tail[0] > 700:
+        raise ValueError(f"lip_integrals sum to {tail[0]:.3g}: e^(int L) overflows")
+    return float(np.sum(hess * np.exp(tail)))
+
