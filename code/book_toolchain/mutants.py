@@ -2,7 +2,8 @@
 
 For each public function of the bounds module (found with :mod:`ast`, never imported here) the
 dependent chapters are run in quick mode with that function's value scaled by 1/2 (an upper
-bound) or by 2 (a lower bound: the first entry of a ``(lower, upper)`` pair). The change is
+bound) or by 2 (a lower bound: a function named ``*_lower_bound``, or the first entry of a
+``(lower, upper)`` pair). The change is
 injected from outside the package: a ``sitecustomize.py`` on the ``PYTHONPATH`` the kernel
 inherits wraps the function in :mod:`resnet_flows.bounds` (and in every package module that
 imported it by name) as soon as the kernel starts. The library has no hook for this.
@@ -82,6 +83,11 @@ def returned_pair(function: ast.FunctionDef) -> bool:
     )
 
 
+def lower_bound(function: ast.FunctionDef) -> bool:
+    """Whether the function is named as a lower bound (``*_lower_bound``): its mutant doubles it."""
+    return function.name.endswith("_lower_bound")
+
+
 def cited_label(function: ast.FunctionDef) -> str:
     """The statement label the docstring cites, e.g. ``thm-main``."""
     found = re.findall(r"\b((?:thm|prop|lem|cor|def)-[a-z0-9-]+)", ast.get_docstring(function) or "")
@@ -95,6 +101,8 @@ def mutants_of(functions: dict[str, ast.FunctionDef]) -> list[Mutant]:
         if returned_pair(node):
             out.append(Mutant(name, (LOWER_FACTOR, 1.0), label))
             out.append(Mutant(name, (1.0, UPPER_FACTOR), label))
+        elif lower_bound(node):
+            out.append(Mutant(name, (LOWER_FACTOR,), label))
         else:
             out.append(Mutant(name, (UPPER_FACTOR,), label))
     return out
