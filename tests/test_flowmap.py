@@ -98,8 +98,25 @@ def test_chord_part_needs_regularity_in_time_and_uses_the_field_holder():
     explicit = flowmap.certify_flow_map(takagi, K, times, 8,
                                         holder=(0.5, takagi.holder_constant))
     np.testing.assert_array_equal(declared.chord_bounds, explicit.chord_bounds)
-    velocity = flowmap.certify_flow_map(field, K, times, 8, velocity=(1.0, lambda a, b: 0 * a))
-    assert velocity.interpolation_part == 0.0
+    # along the circle of radius rho the velocity is rho w_rho^2-Lipschitz, w_rho = 2 / sqrt(1 + rho^2)
+    velocity = flowmap.certify_flow_map(field, K, times, 8, velocity=(1.0, 2.0))
+    assert velocity.interpolation_part == pytest.approx(2.0 / 64 / 8)
+
+
+def test_declared_regularity_in_time_that_the_field_refutes_is_refused():
+    """A hostile or careless declaration: the rotation's velocity is not constant, the periodic
+    field is not constant in time, the Takagi field is rougher than Lipschitz."""
+    times = np.linspace(0, 1, 9)
+    with pytest.raises(ValueError, match="velocity"):
+        flowmap.certify_flow_map(constant_rotation(), K, times, 8, velocity=(1.0, 0.0))
+    with pytest.raises(ValueError, match="velocity"):
+        flowmap.plan_flow_map_resnet(constant_rotation(), K, 0.1, share=0.5,
+                                     velocity=(1.0, lambda a, b: 0.0 * a))
+    with pytest.raises(ValueError, match="holder"):
+        flowmap.certify_flow_map(fields.periodic_drift_rotation(), K, times, 8, holder=(1.0, 1.0))
+    with pytest.raises(ValueError, match="holder"):
+        flowmap.plan_flow_map_resnet(rough.takagi_field(2, 0.5), K, 0.05, share=0.5,
+                                     holder=(1.0, 1.0))
 
 
 def test_block_part_does_not_grow_with_the_blocks_and_shrinks_with_the_cells():
