@@ -244,3 +244,132 @@ def test_graded_counts_refuse_an_overflowing_groenwall_factor_by_name(call):
     ValueError naming the parameter."""
     with pytest.raises(ValueError, match="lip_"):
         call()
+
+# -- depth (chapter 11): thm-depth-lower, lem-chord, lem-flow-map-block ------------------------
+def _arc(angles, radius=1.0):
+    return radius * np.stack([np.cos(angles), np.sin(angles)], axis=-1)
+
+
+def test_depth_lower_bound_is_attained_by_the_best_affine_maps():
+    """The parabola t^2 / 2 on [0, 1]: its best affine approximation misses by exactly 1/16, the
+    bound kappa h^2 / 16; a circle arc of half-angle a: the affine map ((1 + cos a) / 2, s sin a)
+    misses by exactly (1 - cos a) / 2, which is |second difference| / 4. A doubled bound fails."""
+    s = np.linspace(0.0, 1.0, 20001)
+    parabola = np.stack([s, s * s / 2], axis=-1)
+    samples = parabola[[0, 10000, 20000]][None]
+    assert bounds.depth_lower_bound(samples) == pytest.approx(1 / 16, rel=1e-12)
+    best = np.abs(s * s / 2 - (s / 2 - 1 / 16)).max()  # the equioscillating affine map
+    assert best == pytest.approx(1 / 16, rel=1e-12)
+    for a in (0.05, 0.4, 1.2):
+        u = np.linspace(-1.0, 1.0, 20001)
+        arc = _arc(a * u)
+        affine = np.stack([np.full_like(u, (1 + np.cos(a)) / 2), u * np.sin(a)], axis=-1)
+        miss = np.linalg.norm(arc - affine, axis=-1).max()
+        bound = bounds.depth_lower_bound(arc[[0, 10000, 20000]][None])
+        assert bound == pytest.approx((1 - np.cos(a)) / 2, rel=1e-12)
+        assert miss == pytest.approx(bound, rel=1e-9)
+        assert miss < 2 * bound
+
+
+def test_depth_lower_bound_with_node_errors_is_the_chord_for_exact_nodes():
+    """Exact nodes (e = 0): the interpolant is the chord, whose midpoint error |D^2| / 2 is the
+    sharper bound, twice the plain one; large node errors make it max(e_k, e_k+1)."""
+    a = 0.3
+    samples = _arc(np.array([-a, 0.0, a]))[None]
+    chord = 1 - np.cos(a)
+    refined = bounds.depth_lower_bound(samples, node_errors=np.zeros((1, 2)))
+    assert refined == pytest.approx(chord, rel=1e-12)
+    assert refined == pytest.approx(2 * bounds.depth_lower_bound(samples), rel=1e-12)
+    assert bounds.depth_lower_bound(samples, node_errors=[[0.0, 5.0]]) == 5.0
+    per_step = bounds.depth_lower_bound(np.stack([samples[0], 2 * samples[0]]), reduce=False)
+    np.testing.assert_allclose(per_step, [chord / 2, chord])
+
+
+def test_depth_lower_bound_five_points_on_takagi_primitive():
+    """On every dyadic interval of length 2^-m the five-point weights (-1, 2, 0, -2, 1) take the
+    value delta^(1 + a) / 8 on the primitive of the Takagi function (prop in chapter 11)."""
+    from resnet_flows import rough
+
+    for alpha in (0.5, 0.25):
+        m = 6
+        delta = 2.0**-m
+        q = np.arange(2**m)[:, None] * delta + delta * np.arange(5) / 4
+        primitive = rough.takagi_primitive(q, alpha)
+        samples = np.stack([q, primitive], axis=-1)  # a curve (t, P(t)): t is affine
+        per = bounds.depth_lower_bound(samples, weights=(-1, 2, 0, -2, 1), reduce=False)
+        np.testing.assert_allclose(per, delta ** (1 + alpha) / 8 / 6, rtol=1e-9)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: bounds.depth_lower_bound(np.zeros((1, 3, 2)), weights=(1, -1, 0)),
+    lambda: bounds.depth_lower_bound(np.zeros((1, 3, 2)), weights=(0, 0, 0)),
+    lambda: bounds.depth_lower_bound(np.zeros((1, 4, 2))),
+    lambda: bounds.depth_lower_bound(np.full((1, 3, 2), np.nan)),
+    lambda: bounds.depth_lower_bound(np.zeros((1, 5, 2)), weights=(-1, 2, 0, -2, 1),
+                                     node_errors=np.zeros((1, 2))),
+    lambda: bounds.depth_lower_bound(np.zeros((2, 3, 2)), node_errors=np.zeros((1, 2))),
+    lambda: bounds.depth_lower_bound(np.zeros((1, 3, 2)), node_errors=[[-1.0, 0.0]]),
+    lambda: bounds.chord_error_bound([0.1], [0.1], alpha=0.0),
+    lambda: bounds.chord_error_bound([0.1], [0.1], holder_constant=-1.0),
+    lambda: bounds.chord_error_bound([0.1, 0.1], [0.1, 0.1], holder_constant=[1.0]),
+    lambda: bounds.chord_error_bound([0.1], [0.1, 0.2]),
+    lambda: bounds.chord_error_bound([0.1], [0.1], 1.0, lip_integrals=[0.1, 0.1]),
+    lambda: bounds.flow_map_block_error([0.1], [0.1], hess_integrals=[0.1, 0.2]),
+    lambda: bounds.flow_map_block_error([-0.1], [0.1]),
+    lambda: bounds.flow_map_block_error([0.1], [0.1], allowance=-1e-9),
+])
+def test_depth_bounds_refuse_bad_input(call):
+    with pytest.raises(ValueError):
+        call()
+
+
+def test_chord_error_bound_is_attained():
+    """Velocity t e_1 (f = t e_1): the chord misses t^2 / 2 by exactly h^2 / 8 = V h^2 / 8.
+    Velocity sign(t - c) |t - c|^a has Hoelder constant V = 2^(1 - a) and misses by exactly
+    V h^(1 + a) / (4 (1 + a)) at the midpoint."""
+    h = 0.3
+    s = np.linspace(0.0, h, 30001)
+    chord_miss = np.abs(s * s / 2 - s * h / 2).max()
+    bound = bounds.chord_error_bound([h], [h * h / 2], holder_constant=1.0)
+    assert chord_miss == pytest.approx(bound[0], rel=1e-9)
+    assert bound[0] == pytest.approx(h * h / 8)
+    for a in (0.5, 0.25):
+        c = h / 2
+        speed = np.sign(s - c) * np.abs(s - c) ** a
+        position = np.concatenate([[0.0], np.cumsum((speed[1:] + speed[:-1]) / 2 * np.diff(s))])
+        miss = np.abs(position - position[-1] * s / h).max()
+        v = 2.0 ** (1 - a)
+        bound = bounds.chord_error_bound([h], [1.0], holder_constant=v, alpha=a)[0]
+        assert miss <= bound * (1 + 1e-6)
+        assert miss == pytest.approx(bound, rel=1e-5)
+
+
+def test_chord_error_bound_falls_back_to_the_mass_and_adds_the_motion():
+    steps, mass, lam = np.array([0.1, 0.2]), np.array([0.01, 1.0]), np.array([0.3, 0.4])
+    np.testing.assert_allclose(bounds.chord_error_bound(steps, mass), mass)
+    both = bounds.chord_error_bound(steps, mass, 2.0, 1.0, lip_integrals=lam)
+    np.testing.assert_allclose(both, np.minimum(mass, (2.0 * steps**2 / 2 + lam * mass) / 4))
+    # a rotation with angular speed w on radius r: the chord misses by r (1 - cos(w h / 2))
+    w, r, h = 3.0, 0.8, 0.05
+    exact = r * (1 - np.cos(w * h / 2))
+    bound = bounds.chord_error_bound([h], [10.0], holder_constant=r * w * w)[0]
+    assert exact <= bound and exact / bound > 0.999
+
+
+def test_flow_map_block_error_holds_and_is_nearly_attained_by_tanh():
+    """f = -tanh x in d = 1: the flow is sinh(Phi_tau(x)) = sinh(x) e^-tau; the Kuhn interpolant
+    of Phi_tau - id on a fine grid misses by |D^2 Phi_tau| w^2 / 8 near its largest curvature,
+    close to e^(2 tau) tau H w^2 / 8 for small tau. A bound half as large fails."""
+    tau, lower, upper, cells = 0.01, -3.0, 3.0, 64
+    nodes = np.linspace(lower, upper, cells + 1)
+    phi = lambda x: np.arcsinh(np.sinh(x) * np.exp(-tau)) - x
+    x = np.linspace(lower, upper, 200001)
+    miss = np.abs(np.interp(x, nodes, phi(nodes)) - phi(x)).max()
+    hess = 4 / (3 * math.sqrt(3)) * tau
+    bound = bounds.flow_map_block_error([tau], [(upper - lower) / cells], [hess])[0]
+    assert miss <= bound
+    assert miss > 0.9 * bound
+    lip = bounds.flow_map_block_error([tau], [(upper - lower) / cells])[0]
+    assert miss <= lip and lip == pytest.approx(math.expm1(tau) * 3 / cells)
+    assert bounds.flow_map_block_error([tau], [1.0], allowance=1e-8)[0] == pytest.approx(
+        math.expm1(tau) / 2 + 1e-8)

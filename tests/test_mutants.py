@@ -104,6 +104,21 @@ def test_public_functions_found_by_ast_with_labels_and_pairs(tmp_path):
     }
 
 
+def test_a_function_named_as_a_lower_bound_is_doubled(tmp_path):
+    path = tmp_path / "bounds.py"
+    path.write_text(textwrap.dedent('''
+        def depth_lower_bound(x):
+            """``sup |X - Phi| >= |x| / 4`` (thm-fixture-lower)."""
+            return abs(x) / 4
+
+        def lower_bounded(x):
+            """An upper bound whose name merely mentions lower (thm-fixture-upper)."""
+            return abs(x)
+        '''))
+    found = {m.name: m.factors for m in mutants.mutants_of(mutants.bound_functions(path))}
+    assert found == {"depth_lower_bound x 2": (2.0,), "lower_bounded x 0.5": (0.5,)}
+
+
 def test_dependence_follows_calls_through_the_package(tmp_path):
     project = fixture_book(tmp_path, {
         "01_direct": "`bounds.half_bound(2.0)`",

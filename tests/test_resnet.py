@@ -126,3 +126,22 @@ def test_tensor_trajectory_is_differentiable():
     x = torch.as_tensor(random_points(K2, 3, 7)).requires_grad_(True)
     net.interpolate([0.4, 1.0], x).sum().backward()
     assert x.grad is not None and torch.all(torch.isfinite(x.grad))
+
+
+def test_kuhn_resnet_assembles_blocks_from_any_nodal_values():
+    """kuhn_resnet with the averaged fields as nodal values is averaged_kuhn_resnet; any other
+    callable gives blocks that interpolate its values; bad input is refused by name."""
+    from resnet_flows.resnet import kuhn_resnet
+
+    field = fields.periodic_drift_rotation()
+    times, box = np.linspace(0, 1, 4), (-2 * np.ones(2), 2 * np.ones(2))
+    ours = kuhn_resnet(field, times, box, 5, field.average)
+    theirs = rf.averaged_kuhn_resnet(field, times, box, 5)
+    x = np.random.default_rng(0).uniform(-1, 1, (30, 2))
+    np.testing.assert_array_equal(ours.trajectory(x), theirs.trajectory(x))
+    shifted = kuhn_resnet(field, times, box, 5, lambda a, b, z: np.full_like(z, b - a))
+    np.testing.assert_allclose(shifted.trajectory(x)[-1] - x, 1.0, atol=1e-12)
+    with pytest.raises(ValueError, match="nodal_values"):
+        kuhn_resnet(field, times, box, 5, "values")
+    with pytest.raises(ValueError, match="field"):
+        kuhn_resnet("field", times, box, 5, field.average)

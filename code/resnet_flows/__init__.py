@@ -14,6 +14,7 @@ from .blocks import (
     random_unit_field,
 )
 from .fields import NeuralODEField, SpatialField, VectorField
+from .flowmap import FlowMapPlan, certify_flow_map, flow_map_resnet, plan_flow_map_resnet
 from .flows import reference_flow, solve_restarted
 from .invertibility import fixed_point_inverse, invert, invert_with_bound
 from .measure import measured_space_time_error
@@ -40,6 +41,7 @@ __all__ = [
     "EpsilonShare",
     "FastBlock",
     "FieldBlock",
+    "FlowMapPlan",
     "KuhnGrid",
     "NeuralODEField",
     "PerturbedBlock",
@@ -55,6 +57,7 @@ __all__ = [
     "build_certified_resnet",
     "build_point_resnet",
     "certify",
+    "certify_flow_map",
     "certify_point",
     "count_parameters",
     "cpwl_network",
@@ -62,6 +65,7 @@ __all__ = [
     "exact_averaged_euler_resnet",
     "fields",
     "fixed_point_inverse",
+    "flow_map_resnet",
     "interpolate_states",
     "invert",
     "invert_with_bound",
@@ -70,6 +74,7 @@ __all__ = [
     "measure",
     "measured_space_time_error",
     "mesh_times",
+    "plan_flow_map_resnet",
     "plan_flow_resnet",
     "plan_point_resnet",
     "random_unit_field",

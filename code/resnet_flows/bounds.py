@@ -17,12 +17,15 @@ __all__ = [
     "averaged_euler_error_exp",
     "averaged_euler_errors",
     "blockwise_inversion_error",
+    "chord_error_bound",
     "cpwl_c2_error",
     "cpwl_cells_for_accuracy",
     "cpwl_lipschitz_error",
+    "depth_lower_bound",
     "discrete_gronwall",
     "fixed_point_error",
     "flow_lipschitz",
+    "flow_map_block_error",
     "flow_time_modulus",
     "graded_mesh_blocks",
     "graded_mesh_cells",
@@ -412,3 +415,108 @@ def hessian_weight(hess_integrals, lip_integrals) -> float:
         raise ValueError(f"lip_integrals sum to {tail[0]:.3g}: e^(int L) overflows")
     return float(np.sum(hess * np.exp(tail)))
 
+
+# -- depth: what every ResNet needs and what flow-map blocks achieve (chapter 11) ---------------
+SECOND_DIFFERENCE = (1.0, -2.0, 1.0)
+
+
+def depth_lower_bound(samples, weights=SECOND_DIFFERENCE, node_errors=None, reduce: bool = True):
+    """A lower bound on ``sup_t |X(t, x) - Phi(t, x)|`` for every ResNet (thm-depth-lower).
+
+    ``samples[..., i, :] = Phi(s_i, x)`` at ``p + 1`` equally spaced times ``s_0 < ... < s_p``
+    inside one step ``I_k`` (leading axes: steps, points). ``X(., x)`` is affine on ``I_k``
+    whatever the blocks, and ``sum_i w_i a(s_i) = 0`` for every affine ``a`` when the weights
+    satisfy ``sum_i w_i = sum_i i w_i = 0``, so ``|sum_i w_i Phi(s_i)| = |sum_i w_i (Phi - X)(s_i)|
+    <= sum_i |w_i| sup_{I_k} |X - Phi|`` (lem-affine-duality). Returns the largest
+    ``|sum_i w_i Phi(s_i, x)| / sum_i |w_i|``: with the default weights ``(1, -2, 1)`` the
+    midpoint second difference over 4.
+
+    ``node_errors[..., :] = (e_k, e_{k+1})``, the ResNet's errors at the ends of the step (only
+    with the default weights and ``s_0 = t_k``, ``s_2 = t_{k+1}``), give the sharper
+    ``max(e_k, e_{k+1}, |Phi_k + Phi_{k+1} - 2 Phi(c_k)| / 2 - (e_k + e_{k+1}) / 2)``: the
+    interpolant's midpoint is the mean of its node states. ``reduce=False`` returns the bound
+    per leading index (step, point) instead of the largest (thm-depth-lower).
+    """
+    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    if w.size < 3 or not np.all(np.isfinite(w)):
+        raise ValueError(f"weights must hold >= 3 finite numbers, got {weights!r}")
+    scale = float(np.abs(w).sum())
+    moments = abs(w.sum()), abs(np.arange(w.size) @ w) / w.size
+    if scale == 0 or max(moments) > 1e-12 * scale:
+        raise ValueError("weights must annihilate affine functions: sum w_i = sum i w_i = 0")
+    x = np.asarray(samples, dtype=np.float64)
+    if x.ndim < 2 or x.shape[-2] != w.size or not np.all(np.isfinite(x)):
+        raise ValueError(f"samples must be finite with shape (..., {w.size}, d), got {x.shape}")
+    size = np.linalg.norm(np.tensordot(x, w, axes=([-2], [0])), axis=-1)
+    if node_errors is None:
+        out = size / scale
+        return out if not reduce else float(np.max(out, initial=0.0))
+    if w.size != 3 or not np.allclose(w / w[0], SECOND_DIFFERENCE):
+        raise ValueError("node_errors need the default weights (1, -2, 1) over a whole step")
+    e = nonnegative_array(node_errors, "node_errors")
+    if e.shape != (*size.shape, 2):
+        raise ValueError(f"node_errors must have shape {(*size.shape, 2)}, got {e.shape}")
+    mean = e.mean(axis=-1)
+    second = size / abs(w[0])  # |Phi_k + Phi_{k+1} - 2 Phi(c_k)|
+    out = np.maximum(e.max(axis=-1), second / 2 - mean)
+    return out if not reduce else float(np.max(out, initial=0.0))
+
+
+def chord_error_bound(steps, sup_integrals, holder_constant=math.inf, alpha: float = 1.0,
+                      lip_integrals=None) -> np.ndarray:
+    """``sup_{t in I_k} |C_k(t) - Phi(t, x)| <= c_k`` for the chord ``C_k`` through the exact
+    states ``Phi(t_k, x)``, ``Phi(t_{k+1}, x)`` (lem-chord), per step:
+
+    ``c_k = min(M_k, (V h_k^{1+a} / (1 + a) + Lambda_k M_k) / 4)``.
+
+    With ``lip_integrals`` omitted, ``V = holder_constant`` bounds the ``a``-Hoelder constant of
+    the velocity ``t -> f(t, Phi(t, x))`` on ``I_k`` (sharp: ``V h^2 / 8`` for ``a = 1``). With
+    ``lip_integrals`` (``Lambda_k``) given, ``V`` is the sup-norm Hoelder constant of ``f`` in
+    time, ``||f(s, .) - f(t, .)||_inf <= V |s - t|^a``, and ``Lambda_k M_k`` pays for the motion
+    of the state inside the step. ``holder_constant`` may be one number or one per step; ``inf``
+    (the default) leaves ``M_k``, which needs no regularity in time.
+    """
+    h = nonnegative_array(steps, "steps")
+    m = nonnegative_array(sup_integrals, "sup_integrals")
+    if h.ndim != 1 or h.shape != m.shape:
+        raise ValueError(f"steps and sup_integrals must be 1-D of one length, got {h.shape} and "
+                         f"{m.shape}")
+    a = float(alpha)
+    if not 0 < a <= 1:
+        raise ValueError(f"alpha must lie in (0, 1], got {alpha}")
+    v = np.asarray(holder_constant, dtype=np.float64)
+    if np.any(np.isnan(v)) or np.any(v < 0) or v.ndim > 1 or (v.ndim == 1 and v.shape != h.shape):
+        raise ValueError(f"holder_constant must be >= 0 (one number or one per step), got "
+                         f"{holder_constant!r}")
+    moving = 0.0
+    if lip_integrals is not None:
+        lam = nonnegative_array(lip_integrals, "lip_integrals")
+        if lam.shape != h.shape:
+            raise ValueError(f"lip_integrals must have shape {h.shape}, got {lam.shape}")
+        moving = lam * m
+    with np.errstate(invalid="ignore"):  # inf * 0 for a step of length 0
+        smooth = np.where(np.isinf(v), np.inf, (v * h ** (1 + a) / (1 + a) + moving) / 4)
+    return np.minimum(m, smooth)
+
+
+def flow_map_block_error(lip_integrals, widths, hess_integrals=None,
+                         allowance: float = 0.0) -> np.ndarray:
+    """``sup_B |R_k - (Phi_k - id)| <= delta_k`` for the Kuhn interpolant ``R_k`` of the one-step
+    map ``Phi_k = Phi(t_{k+1}; t_k, .)`` minus the identity (lem-flow-map-block), per step:
+
+    ``delta_k = (e^{Lambda_k} - 1) |h| / 2 + sigma`` (Lipschitz), or
+    ``delta_k = e^{2 Lambda_k} (int_{I_k} H) |h|^2 / 8 + sigma`` (``C^2``),
+
+    ``|h|`` the cell diagonal, ``sigma = allowance`` the error of the computed nodal values.
+    ``Lip(Phi_k - id) <= e^{Lambda_k} - 1`` and ``|D^2 Phi_k[u, u]| <= e^{2 Lambda_k} int H``
+    from the variational equations; thm-relu-approx does the rest (lem-flow-map-block).
+    """
+    lam = nonnegative_array(lip_integrals, "lip_integrals")
+    h = nonnegative_array(widths, "widths")
+    sigma = float(nonnegative_array(allowance, "allowance"))
+    if hess_integrals is None:
+        return np.expm1(lam) * 0.5 * float(np.linalg.norm(h)) + sigma
+    hess = nonnegative_array(hess_integrals, "hess_integrals")
+    if hess.shape != lam.shape:
+        raise ValueError(f"hess_integrals must have shape {lam.shape}, got {hess.shape}")
+    return np.exp(2.0 * lam) * hess * float(np.sum(h * h)) / 8.0 + sigma

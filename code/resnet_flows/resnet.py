@@ -36,6 +36,7 @@ __all__ = [
     "euler_resnet",
     "exact_averaged_euler_resnet",
     "interpolate_states",
+    "kuhn_resnet",
 ]
 
 
@@ -269,3 +270,16 @@ def build_point_resnet(field: VectorField, times, box, cells: int) -> ReLUResNet
     """Point-evaluation blocks ``R_k = I_n (h_k f(t_k, .))`` as Kuhn networks (thm-complexity)."""
     times = as_times(times, "times")
     return _kuhn_resnet(field, times, box, cells, lambda a, b, z: (b - a) * field(a, z))
+
+
+def kuhn_resnet(field: VectorField, times, box, cells: int, nodal_values) -> ReLUResNet:
+    """ReLU ResNet whose block ``k`` is the Kuhn-interpolant network (thm-relu-approx) of the
+    nodal values ``nodal_values(t_k, t_{k+1}, nodes)`` on ``box`` with ``cells`` cells per axis;
+    every block shares the grid's hidden layers. The assembly behind the averaged, point-Euler
+    and flow-map constructions (:mod:`resnet_flows.flowmap`)."""
+    if not isinstance(field, VectorField):
+        raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
+    if not callable(nodal_values):
+        raise ValueError("nodal_values must be callable (a, b, nodes) -> values")
+    times = as_times(times, "times")
+    return _kuhn_resnet(field, times, as_box(box, "box", dim=field.dim), cells, nodal_values)
