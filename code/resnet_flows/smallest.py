@@ -271,9 +271,9 @@ def _try_kuhn(search, config, floors, block_box):
         time_part = search.time_part((mesh, n), times)
         floors[mesh, n] = (floor + time_part, times)
         if floor + time_part >= eps:
+            with_time = f" with time part {time_part:.3g}" if time_part else ""
             search.record("kuhn", f"N={n} {mesh}, exact averages", 0, floor, math.nan, started,
-                          f"sampled error of averaged Euler + time part {time_part:.3g} > eps: "
-                          "too few blocks")
+                          f"too few blocks: averaged Euler misses eps{with_time}")
     floor, times = floors[mesh, n]
     if floor >= eps:
         return False
