@@ -165,7 +165,8 @@ def test_progress_bar_only_on_request(holder, capsys):
     ({"families": ("kuhn", "magic")}, "families"), ({"meshes": ("fancy",)}, "meshes"),
     ({"meshes": ()}, "meshes"), ({"blocks": (0,)}, "blocks"), ({"widths": (2.5,)}, "widths"),
     ({"certify_options": ["rtol"]}, "certify_options"), ({"n_sample": 0}, "n_sample"),
-    ({"max_parameters": 0}, "max_parameters"),
+    ({"max_parameters": 0}, "max_parameters"), ({"n_sample": 10**9}, "n_sample"),
+    ({"plan_options": {"mesh": "fancy"}}, "mesh"),
 ])
 def test_bad_input_refused_by_name(holder, kwargs, name):
     args = {"field": holder, "box": K1, "eps": 0.1} | kwargs

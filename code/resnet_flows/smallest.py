@@ -52,6 +52,7 @@ __all__ = ["SearchEntry", "SmallestCertified", "smallest_certified_resnet"]
 DEFAULT_BLOCKS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)
 TRAINED_BLOCKS = (4, 8, 16, 32)
 TRAINED_WIDTHS = (8, 16, 32)
+MAX_SAMPLE = 100_000
 # A partition whose certificate time part (fixed by the times alone) exceeds this share of eps
 # is not trained on: the network would have to be within the rest of eps on the sample.
 TIME_PART_SHARE = 0.75
@@ -364,8 +365,9 @@ def smallest_certified_resnet(field: VectorField, box, eps: float, *, seed: int 
     No candidate is started after ``time_budget`` seconds; with a budget that is not reached, a
     rerun with the same ``seed`` gives the same result. ``certify_options`` go to
     ``certify_resnet`` (e.g. ``time_variation``, ``mu``, ``max_points``; ``rtol`` is aimed at
-    ``eps`` unless given), ``plan_options`` to ``plan_flow_resnet``. ``n_sample`` random points
-    of ``K`` plus its corners make the sample. The fallback, the a-priori construction, is
+    ``eps`` unless given), ``plan_options`` to ``plan_flow_resnet`` (a refusal that names
+    ``eps`` leaves the search without fallback; other errors are raised). ``n_sample`` (at most
+    100,000) random points of ``K`` plus its corners make the sample. The fallback, the a-priori construction, is
     refused beyond ``max_parameters`` nonzero parameters. ``progress``: a bar on stderr
     (default: when stderr is a terminal).
     """
@@ -378,6 +380,8 @@ def smallest_certified_resnet(field: VectorField, box, eps: float, *, seed: int 
     budget = nonnegative_float(time_budget, "time_budget")
     train_steps = positive_int(train_steps, "train_steps", minimum=0)
     n_sample = positive_int(n_sample, "n_sample")
+    if n_sample > MAX_SAMPLE:  # the reference flow is solved at every sample point and time
+        raise ValueError(f"n_sample must be an integer in [1, {MAX_SAMPLE:,}], got {n_sample:,}")
     max_parameters = positive_int(max_parameters, "max_parameters")
     known = ("kuhn", "trained")
     if isinstance(families, str) or not set(families) <= set(known):
@@ -402,6 +406,8 @@ def smallest_certified_resnet(field: VectorField, box, eps: float, *, seed: int 
         plan = plan_flow_resnet(field, box, eps, **(plan_options or {}))
         planned = "a-priori plan (not built)"
     except ValueError as refusal:
+        if "eps" not in str(refusal):  # a bad plan_options entry is the caller's to fix
+            raise
         planned = f"planner refused: {refusal}"
     prior = int(plan.parameters[1]) if plan is not None else 0
     plan_entry = SearchEntry("a-priori", "plan of thm-main" if plan is None else
