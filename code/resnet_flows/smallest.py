@@ -21,6 +21,7 @@ candidate is certified within the budget, the a-priori construction is returned:
 from __future__ import annotations
 
 import heapq
+import inspect
 import math
 import sys
 import time
@@ -53,6 +54,7 @@ DEFAULT_BLOCKS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)
 TRAINED_BLOCKS = (4, 8, 16, 32)
 TRAINED_WIDTHS = (8, 16, 32)
 MAX_SAMPLE = 100_000
+CERTIFY_DEFAULTS = inspect.signature(certify_resnet).parameters
 # A partition whose certificate time part (fixed by the times alone) exceeds this share of eps
 # is not trained on: the network would have to be within the rest of eps on the sample.
 TIME_PART_SHARE = 0.75
@@ -216,7 +218,10 @@ class _Search:
         aim = 0.9 * ((eps - time_part) / max(measured, 1e-300) - 1)
         cert = self._certificate(net, key, description, measured, float(np.clip(aim, 0.02, 4.0)))
         reachable = cert.sampled_max + max(time_part, cert.time_part) + cert.allowance
-        if cert.certified and cert.bound > eps and reachable < eps:
+        # a certificate that spent half its points is limited by them, not by rtol
+        budget = self.certify_options.get("max_points", CERTIFY_DEFAULTS["max_points"].default)
+        room = cert.points < budget / 2
+        if cert.certified and cert.bound > eps and reachable < eps and room:
             self.record(kind, description, nonzero, measured, cert.bound, started,
                         f"certificate {cert.bound:.3g} > eps: refined")
             started = time.perf_counter()
