@@ -32,7 +32,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ._validate import as_box, nonnegative_float, positive_float, positive_int
+from ._validate import (
+    as_box,
+    as_points,
+    as_times,
+    nonnegative_float,
+    positive_float,
+    positive_int,
+)
 from .baselines import TrainableResNet, sample_trajectories, train_trajectory_model
 from .certificate import Certificate, certify_resnet
 from .fields import VectorField
@@ -100,6 +107,11 @@ class SmallestCertified:
     seconds: float
     log: tuple[SearchEntry, ...] = dataclass_field(repr=False)
 
+    def states_at(self, x, times) -> np.ndarray:
+        """The space-time interpolant ``X(t_i, x_j)`` of the network found at the points ``x``
+        (``(n, d)``) and increasing ``times``: numpy, shape ``(len(times), n, d)``."""
+        return _states_at(self.network, as_points(x, self.network.dim), as_times(times))
+
     @property
     def a_priori_nonzero(self) -> int | None:
         """Nonzero parameters of the a-priori plan (``None`` without a plan)."""
@@ -110,6 +122,14 @@ class SmallestCertified:
         """How many times fewer nonzero parameters than the a-priori plan."""
         prior = self.a_priori_nonzero
         return None if prior is None else prior / self.nonzero
+
+
+def _states_at(net, x, times) -> np.ndarray:
+    """``X(t_i, x_j)`` of a ReLU ResNet or a trained ResNet, as numpy."""
+    if isinstance(net, ReLUResNet):
+        return net.interpolate(times, x)
+    with torch.no_grad():
+        return net.states_at(torch.as_tensor(x), times).numpy()
 
 
 def _cell_steps():
@@ -157,11 +177,7 @@ class _Search:
         """Sampled ``max |X - Phi|`` on the sample and the time grid (``inf`` when a state left
         a block's box: the candidate is then useless)."""
         try:
-            if isinstance(net, ReLUResNet):
-                states = net.interpolate(self.grid, self.points)
-            else:
-                with torch.no_grad():
-                    states = net.states_at(torch.as_tensor(self.points), self.grid).numpy()
+            states = _states_at(net, self.points, self.grid)
         except StateOutsideBox:
             return math.inf
         errors = np.linalg.norm(states - self.reference, axis=-1)
