@@ -10,12 +10,14 @@ candidates, each smaller than the a-priori plan of thm-main (:func:`~resnet_flow
 - *trained*: :class:`~resnet_flows.baselines.TrainableResNet` s fitted to reference trajectories
   (seeded, a fixed number of Adam steps each).
 
-A candidate is first measured on a sample (a lower estimate of the sup, so one above ``eps``
-cannot be certified and is dropped), then certified; candidates are tried from the smallest up
-and the first certificate ``<= eps`` of each family ends that family. Certification is the only
-judge: the search's choices are heuristics that can only cost size, never soundness. When no
-candidate is certified within the budget, the a-priori construction is returned: its bound is
-``<= eps`` by thm-main.
+Candidates of both families are tried from the smallest up (their sizes are known before they
+are built), and the first certificate ``<= eps`` ends the search. A candidate is first measured
+on a sample (a lower estimate of the sup: one above ``eps`` cannot be certified and is dropped),
+then certified. Partitions whose exact averaged Euler scheme plus the certificate's chord term
+``int m`` over a sub-interval already miss ``eps`` are skipped, and a trained candidate far
+above ``eps`` ends the training. Certification is the only judge: these choices can only cost
+size, never soundness. When no candidate is certified within the budget, the a-priori
+construction is returned: its bound is ``<= eps`` by thm-main.
 """
 
 from __future__ import annotations
