@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 import resnet_flows as rf
 from resnet_flows import fields, smallest
@@ -73,8 +74,14 @@ def test_reproducible_with_a_fixed_seed(holder, found):
 
 
 def test_trained_family_is_certified_too(holder):
-    result = smallest_certified_resnet(holder, K1, 0.15, families=("trained",),
-                                       trained_blocks=(4,), widths=(8,), train_steps=300)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        result = smallest_certified_resnet(holder, K1, 0.15, families=("trained",),
+                                           trained_blocks=(4,), widths=(8,), train_steps=300)
+        assert torch.get_num_threads() == 2  # one thread inside, the caller's count after
+    finally:
+        torch.set_num_threads(threads)
     assert result.kind == "trained"
     assert isinstance(result.network, rf.TrainableResNet)
     assert result.bound <= 0.15

@@ -22,6 +22,7 @@ construction is returned: its bound is ``<= eps`` by thm-main.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import inspect
 import math
@@ -371,6 +372,19 @@ def _check_declared_constants(field, seed):
                              "declare a proved bound")
 
 
+@contextlib.contextmanager
+def _one_torch_thread():
+    """Torch on one thread, the caller's count restored after: the trained networks are far too
+    small to gain from more (on a loaded 2-core machine two threads made training 12 times
+    slower), and their weights then do not depend on the caller's thread count."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def smallest_certified_resnet(field: VectorField, box, eps: float, *, seed: int = 0,
                               time_budget: float = 120.0, train_steps: int = 600,
                               families=("kuhn", "trained"), meshes=None, blocks=DEFAULT_BLOCKS,
@@ -392,7 +406,7 @@ def smallest_certified_resnet(field: VectorField, box, eps: float, *, seed: int 
     ``eps`` leaves the search without fallback; other errors are raised). ``n_sample`` (at most
     100,000) random points of ``K`` plus its corners make the sample. The fallback, the a-priori construction, is
     refused beyond ``max_parameters`` nonzero parameters. ``progress``: a bar on stderr
-    (default: when stderr is a terminal).
+    (default: when stderr is a terminal). The search runs torch on one thread.
     """
     started = time.perf_counter()
     if not isinstance(field, VectorField):
@@ -448,8 +462,9 @@ def smallest_certified_resnet(field: VectorField, box, eps: float, *, seed: int 
     block_box = (box[0] - reach, box[1] + reach)  # where states within eps of the flow stay
     floors, data = {}, None
     candidates = _candidates(search, limit, families, meshes, blocks, trained_blocks, widths)
-    with tqdm(candidates, desc="smallest certified ResNet", unit=" candidates", file=sys.stderr,
-              disable=not show, mininterval=0.5) as bar:
+    with _one_torch_thread(), tqdm(candidates, desc="smallest certified ResNet",
+                                   unit=" candidates", file=sys.stderr, disable=not show,
+                                   mininterval=0.5) as bar:
         for size, family, config in bar:
             if search.out_of_time():
                 search.log.append(SearchEntry("budget", f"time_budget={budget:g} s reached", 0,
