@@ -132,3 +132,26 @@ def test_average_of_the_singular_field_is_exact():
 def test_bad_input_raises_value_error(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_callable_bound_returning_a_negative_value_is_named():
+    g = fields.cutoff_rotation()
+    bad = VectorField(lambda t, x: g(x), 2, 1.0, lambda t: -1.0, 1.0)
+    with pytest.raises(ValueError, match=r"sup_bound must return numbers >= 0.*got -1\.0"):
+        bad.sup_integral(0.0, 0.5)
+    from resnet_flows import plan_flow_resnet
+    with pytest.raises(ValueError, match="sup_bound must return numbers >= 0"):
+        plan_flow_resnet(bad, (-np.ones(2), np.ones(2)), 0.1)
+
+
+def test_bounds_set_after_construction_are_checked_too():
+    field = VectorField(lambda t, x: -x, 1, 1.0, 1.0, 1.0)
+    field.lip_bound = lambda t: np.full(np.shape(t), np.nan)
+    with pytest.raises(ValueError, match="lip_bound must return numbers >= 0"):
+        field.lip_integral(0.0, 1.0)
+    with pytest.raises(ValueError, match="hess_bound must be a finite number >= 0"):
+        field.hess_bound = -2.0
+    field.mu_bound = lambda t: -0.5  # a one-sided bound may be negative (a contraction)
+    assert field.mu_integral(0.0, 1.0) == pytest.approx(-0.5)
+    field.mu_bound = None
+    assert field.mu_bound is None

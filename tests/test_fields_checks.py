@@ -71,3 +71,13 @@ def test_kinks_make_quadrature_of_abs_sin_exact():
     assert abs(value - closed) < 1e-12
     with pytest.raises(ValueError, match="kinks"):
         field_checks.bound_integral_by_quadrature(f, "sup", 0.0, 1.0, kinks=[np.nan])
+
+
+def test_one_sided_excess_catches_a_too_small_mu():
+    rng = np.random.default_rng(0)
+    rotation = fields.periodic_drift_rotation()  # mu = |omega| 3^(-3/2), proved (lem-one-sided)
+    assert field_checks.one_sided_excess(rotation, rng)["excess"] <= 0
+    rotation.mu_bound = 0.5 * float(rotation.mu_bound(0.0))  # half the proved constant
+    assert field_checks.one_sided_excess(rotation, rng, points=4096)["excess"] > 0
+    with pytest.raises(ValueError, match="mu_bound"):
+        field_checks.one_sided_excess(fields.holder_field(1, 0.5), rng)

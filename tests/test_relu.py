@@ -161,3 +161,12 @@ def test_cube_corners_lie_on_the_circumsphere():
     centre = grid.lower + 0.5 * grid.widths
     corners = grid.lower + np.array(list(itertools.product([0, 1], repeat=3))) * grid.widths
     assert np.allclose(np.linalg.norm(corners - centre, axis=1), grid.circumradius)
+
+
+def test_non_finite_input_same_error_for_network_and_fast_evaluator():
+    net = cpwl_network(lambda z: np.sin(z), ([0.0, 0.0], [1.0, 1.0]), 3)
+    x = np.array([[np.nan, 0.5]])
+    with pytest.raises(ValueError, match="x contains non-finite values"):
+        net.fast(x)
+    with pytest.raises(ValueError, match="x contains non-finite values"):
+        net(torch.as_tensor(x))

@@ -145,3 +145,47 @@ def test_kuhn_resnet_assembles_blocks_from_any_nodal_values():
         kuhn_resnet(field, times, box, 5, "values")
     with pytest.raises(ValueError, match="field"):
         kuhn_resnet("field", times, box, 5, field.average)
+
+
+def test_build_certified_resnet_refuses_a_missing_plan():
+    field = fields.periodic_drift_rotation()
+    with pytest.raises(ValueError, match="plan must be a Plan.*got NoneType"):
+        rf.build_certified_resnet(field, None)
+    with pytest.raises(ValueError, match="field must be a VectorField"):
+        rf.build_certified_resnet(None, rf.plan_flow_resnet(field, K2, 0.5))
+
+
+def test_tensor_of_the_wrong_shape_is_named(certified):
+    _, net = certified
+    for call in (net, net.trajectory, lambda x: net.interpolate([0.5], x)):
+        with pytest.raises(ValueError, match=r"x must have shape \(n, 2\), got \(5, 3\)"):
+            call(torch.zeros(5, 3, dtype=torch.float64))
+        with pytest.raises(ValueError, match=r"x must have shape \(n, 2\)"):
+            call(torch.zeros(2, dtype=torch.float64))
+
+
+def test_non_finite_input_same_error_for_numpy_and_tensor(certified):
+    _, net = certified
+    x = np.array([[np.nan, 0.0]])
+    for call in (net.trajectory, lambda y: net.interpolate([0.5], y)):
+        for given in (x, torch.as_tensor(x)):
+            with pytest.raises(ValueError, match="x contains non-finite values") as info:
+                call(given)
+            assert not isinstance(info.value, rf.StateOutsideBox)
+    with pytest.raises(ValueError, match="x contains non-finite values"):
+        net(torch.as_tensor([[0.0, np.inf]]))
+
+
+def test_interpolation_times_checked(certified):
+    _, net = certified
+    x = np.zeros((1, 2))
+    with pytest.raises(ValueError, match="t contains non-finite values"):
+        net.interpolate([np.nan], x)
+    with pytest.raises(ValueError, match=r"t must be a time or a 1-D array of times, got shape "
+                                         r"\(1, 1\)"):
+        net.interpolate([[0.5]], x)
+    with pytest.raises(ValueError, match=r"t must lie in \[0\.0, 1\.0\]"):
+        net.interpolate([1.5], x)
+    with pytest.raises(ValueError, match="t must be a time or a 1-D array of times"):
+        net.interpolate(["0.5"], x)
+    assert net.interpolate(0.5, x).shape == (1, 1, 2)

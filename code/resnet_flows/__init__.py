@@ -1,9 +1,10 @@
 """Exact ReLU ResNet constructions approximating flows of ODEs with L1-in-time, bounded Lipschitz
 right-hand sides (Mueller, arXiv 1910.09599). ``__all__`` below is the documented API; the
-modules ``bounds``, ``fields``, ``measure`` (and ``baselines``, ``invertibility``, ``kuhn``,
-``plotting``, imported by name) hold the rest."""
+modules ``bounds``, ``fields``, ``measure`` (and ``baselines``, ``certificate``, ``invertibility``,
+``kuhn``, ``plotting``, ``rough``, ``smallest``, imported by name) hold the rest."""
 
 from . import bounds, fields, measure
+from .baselines import TrainableResNet, sample_trajectories, train_trajectory_model
 from .blocks import (
     AveragedBlock,
     Block,
@@ -32,6 +33,7 @@ from .resnet import (
     exact_averaged_euler_resnet,
     interpolate_states,
 )
+from .smallest import SmallestCertified, smallest_certified_resnet
 
 __all__ = [
     "DEFAULT_SHARES",
@@ -48,8 +50,10 @@ __all__ = [
     "Plan",
     "PointPlan",
     "ReLUResNet",
+    "SmallestCertified",
     "SpatialField",
     "StateOutsideBox",
+    "TrainableResNet",
     "VectorField",
     "averaged_euler",
     "averaged_kuhn_resnet",
@@ -79,5 +83,8 @@ __all__ = [
     "plan_point_resnet",
     "random_unit_field",
     "reference_flow",
+    "sample_trajectories",
+    "smallest_certified_resnet",
     "solve_restarted",
+    "train_trajectory_model",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import reprlib
 
 import numpy as np
 
@@ -15,22 +16,52 @@ def positive_int(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def _real(value, name: str) -> float:
+def _not_a_number(value) -> bool:
+    """Bools and strings convert to floats (``float(True) == 1.0``, ``float("1") == 1.0``), but
+    are not numbers here: a flag or a text passed for an accuracy is a mistake to name."""
+    return isinstance(value, (bool, np.bool_, str, bytes))
+
+
+def real_number(value, name: str) -> float:
+    """``value`` as a float; bools, strings and anything else that is not a real number are
+    refused, naming ``name``."""
+    if _not_a_number(value):
+        raise ValueError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
     try:
         return float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a real number, got {value!r}") from None
 
 
+def real_array(values, name: str, accepts: str) -> np.ndarray:
+    """``values`` as a float64 array; strings, bools, complex numbers and ragged or non-numeric
+    sequences are refused naming ``name`` and what it ``accepts``."""
+    try:
+        arr = None if _not_a_number(values) else np.asarray(values)
+    except (TypeError, ValueError):  # ragged nesting
+        arr = None
+    if arr is not None and arr.dtype == object:
+        if any(v is None or _not_a_number(v) for v in arr.ravel()):
+            arr = None
+    elif arr is not None and arr.dtype.kind not in "iuf":
+        arr = None
+    try:
+        if arr is not None:
+            return arr.astype(np.float64, copy=False)
+    except (TypeError, ValueError):
+        pass
+    raise ValueError(f"{name} must be {accepts}, got {reprlib.repr(values)}")
+
+
 def positive_float(value, name: str) -> float:
-    out = _real(value, name)
+    out = real_number(value, name)
     if not np.isfinite(out) or out <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return out
 
 
 def nonnegative_float(value, name: str) -> float:
-    out = _real(value, name)
+    out = real_number(value, name)
     if not np.isfinite(out) or out < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return out
@@ -38,7 +69,7 @@ def nonnegative_float(value, name: str) -> float:
 
 def nonnegative_array(values, name: str) -> np.ndarray:
     """``values`` as a float64 array whose entries are all finite and ``>= 0``."""
-    arr = np.asarray(values, dtype=np.float64)
+    arr = real_array(values, name, "finite numbers >= 0")
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
         raise ValueError(f"{name} must be finite and >= 0")
     return arr
@@ -50,8 +81,9 @@ def as_box(box, name: str = "box", dim: int | None = None) -> tuple[np.ndarray, 
         lower, upper = box
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a pair (lower, upper), got {box!r}") from None
-    lower = np.atleast_1d(np.asarray(lower, dtype=np.float64))
-    upper = np.atleast_1d(np.asarray(upper, dtype=np.float64))
+    accepts = "a pair (lower, upper) of real numbers or of 1-D arrays of them"
+    lower = np.atleast_1d(real_array(lower, name, accepts))
+    upper = np.atleast_1d(real_array(upper, name, accepts))
     if lower.ndim != 1 or lower.shape != upper.shape or lower.size == 0:
         raise ValueError(
             f"{name}: lower and upper must be 1-D of equal nonzero length, "
@@ -68,7 +100,7 @@ def as_box(box, name: str = "box", dim: int | None = None) -> tuple[np.ndarray, 
 
 def as_points(x, dim: int, name: str = "x") -> np.ndarray:
     """Return points as a float64 array of shape ``(n, dim)``; a single point becomes ``(1, dim)``."""
-    arr = np.asarray(x, dtype=np.float64)
+    arr = real_array(x, name, f"an array of real numbers of shape (n, {dim})")
     if arr.ndim == 1 and arr.size == dim:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[1] != dim:
@@ -79,7 +111,7 @@ def as_points(x, dim: int, name: str = "x") -> np.ndarray:
 
 
 def as_times(times, name: str = "times", strict: bool = True) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(times, dtype=np.float64))
+    arr = np.atleast_1d(real_array(times, name, "a non-empty 1-D array of real numbers"))
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D array, got shape {np.shape(times)}")
     if not np.all(np.isfinite(arr)):

@@ -257,6 +257,15 @@ class KuhnGrid:
         return h
 
 
+def tensor_is_finite(x: torch.Tensor) -> bool:
+    """Whether every entry is finite; true inside ``torch.func`` transforms (``vmap``,
+    ``jacrev``), whose tensors carry no values to inspect."""
+    try:
+        return bool(torch.isfinite(x).all())
+    except RuntimeError:
+        return True
+
+
 class CPWLNetwork(nn.Module):
     """ReLU network realising ``x -> sum_z values[z] phi_z(x)`` on a :class:`KuhnGrid`.
 
@@ -293,6 +302,8 @@ class CPWLNetwork(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[1] != self.dim:
             raise ValueError(f"x must have shape (n, {self.dim}), got {tuple(x.shape)}")
+        if not tensor_is_finite(x):  # as fast() says for numpy input
+            raise ValueError("x contains non-finite values")
         x = x.to(torch.float64)
         widest = max(layer.units for layer in self.grid.hidden_layers)
         chunk = int(np.clip(_ACTIVATION_BUDGET // widest, 32, 4096))

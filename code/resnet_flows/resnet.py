@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._validate import as_box, as_points, as_times, inside_box, positive_int
+from ._validate import as_box, as_points, as_times, inside_box, positive_int, real_array
 from .blocks import (
     AveragedBlock,
     Block,
@@ -24,7 +24,9 @@ from .blocks import (
     neural_euler_block,
 )
 from .fields import NeuralODEField, VectorField
-from .relu import CPWLNetwork, KuhnGrid, count_parameters
+from .plan import Plan
+from .plan_point import PointPlan
+from .relu import CPWLNetwork, KuhnGrid, count_parameters, tensor_is_finite
 
 __all__ = [
     "ReLUResNet",
@@ -64,8 +66,12 @@ def interpolate_states(times, states, t):
     ``(N + 1, n, d)``, numpy or torch, differentiable for torch) at the times ``t``; shape
     ``(len(t), n, d)``, of the kind of ``states``."""
     times = np.asarray(times, dtype=np.float64)
-    t = np.atleast_1d(np.asarray(t, dtype=np.float64))
-    if t.ndim != 1 or np.any(t < times[0]) or np.any(t > times[-1]):
+    t = np.atleast_1d(real_array(t, "t", "a time or a 1-D array of times"))
+    if t.ndim != 1:
+        raise ValueError(f"t must be a time or a 1-D array of times, got shape {np.shape(t)}")
+    if not np.all(np.isfinite(t)):
+        raise ValueError("t contains non-finite values")
+    if np.any(t < times[0]) or np.any(t > times[-1]):
         raise ValueError(f"t must lie in [{times[0]}, {times[-1]}]")
     k = np.clip(np.searchsorted(times, t, side="right") - 1, 0, times.size - 2)
     theta = (t - times[k]) / (times[k + 1] - times[k])
@@ -115,6 +121,28 @@ class ReLUResNet(nn.Module):
         """True when every block is a :class:`~resnet_flows.blocks.FastBlock`."""
         return all(isinstance(block, FastBlock) for block in self.blocks)
 
+    @property
+    def dim(self) -> int | None:
+        """The dimension ``d`` of the states (``None`` when no block declares it)."""
+        if self.box is not None:
+            return self.box[0].size
+        first = self.blocks[0] if self.num_blocks else None
+        if getattr(first, "dim", None) is not None:
+            return first.dim
+        linear = [m for m in first.modules() if isinstance(m, nn.Linear)] if first else []
+        return linear[0].in_features if linear else None
+
+    def _check_input(self, x):
+        """Tensors and arrays get the same checks and messages: shape ``(n, d)``, finite."""
+        if self.dim is None:
+            return
+        if not isinstance(x, torch.Tensor):
+            as_points(x, self.dim)
+        elif x.dim() != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"x must have shape (n, {self.dim}), got {tuple(x.shape)}")
+        elif not tensor_is_finite(x):
+            raise ValueError("x contains non-finite values")
+
     def _check_state(self, x: np.ndarray, k: int):
         if self.box is not None and not np.all(inside_box(x, *self.box)):
             where = "the initial points" if k == 0 else f"the state after block {k}"
@@ -128,6 +156,7 @@ class ReLUResNet(nn.Module):
         """The end state ``x_N`` (the flow-map approximation ``x -> x_N``)."""
         if not isinstance(x, torch.Tensor):
             return self.trajectory(x)[-1]
+        self._check_input(x)
         for k, block in enumerate(self.blocks):
             self._check_tensor(x, k)
             x = x + block(x)
@@ -142,6 +171,7 @@ class ReLUResNet(nn.Module):
         blocks' tensor maps run (differentiably, for tensor input).
         """
         was_tensor = isinstance(x, torch.Tensor)
+        self._check_input(x)
         fast = self.has_fast and not was_tensor if fast is None else fast
         if fast and not self.has_fast:
             raise ValueError("fast=True needs blocks with a fast evaluator")
@@ -261,6 +291,11 @@ def build_certified_resnet(field: VectorField, plan) -> ReLUResNet:
     """The ReLU ResNet of thm-main for a certified plan (:func:`~resnet_flows.plan.certify`,
     :func:`~resnet_flows.plan.plan_flow_resnet`): ``R_k = I_n F_k`` on the plan's partition and
     block box with ``plan.cells`` cells per axis; its error is at most ``plan.bound``."""
+    if not isinstance(field, VectorField):
+        raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
+    if not isinstance(plan, Plan) or isinstance(plan, PointPlan):
+        raise ValueError(f"plan must be a Plan (from plan_flow_resnet or certify; a PointPlan "
+                         f"is built by build_point_resnet), got {type(plan).__name__}")
     if plan.field is not field:
         raise ValueError("plan was made for another field")
     return _kuhn_resnet(field, plan.times, plan.block_box, plan.cells, field.average)

@@ -7,6 +7,7 @@ autonomous map ``g`` with its constants and flow (thm-well-posed).
 from __future__ import annotations
 
 import itertools
+import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,18 +15,56 @@ import numpy as np
 from scipy import integrate
 
 from .. import singular
-from .._validate import as_points, nonnegative_float, positive_float, positive_int
+from .._validate import as_points, nonnegative_float, positive_float, positive_int, real_number
 
 __all__ = ["SpatialField", "VectorField"]
 
+class _CheckedBound:
+    """A callable bound ``t -> m(t)`` (or ``L``, ``H``, ``mu``) whose values are checked: NaN,
+    and for ``m``, ``L``, ``H`` a negative value, is refused naming the bound, where it would
+    otherwise surface as a bad integral far from its cause."""
+
+    def __init__(self, fn, name: str, signed: bool):
+        self.fn, self.name, self.signed = fn, name, signed
+
+    def __call__(self, t):
+        out = self.fn(t)
+        try:
+            values = np.asarray(out, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{self.name} must return real numbers, got {out!r}") from None
+        bad = np.isnan(values) if self.signed else np.isnan(values) | (values < 0)
+        if np.any(bad):
+            times = np.asarray(t, dtype=np.float64)
+            where = times[bad].flat[0] if times.shape == values.shape else reprlib.repr(t)
+            accepts = "real numbers" if self.signed else "numbers >= 0 (a proved bound)"
+            raise ValueError(f"{self.name} must return {accepts}, got {values[bad].flat[0]} "
+                             f"at t={where}")
+        return out
+
+
 def _as_bound(value, name: str):
     """A bound given as a number (constant in time) or a callable of ``t``; vectorised in ``t``."""
-    if value is None:
-        return None
-    if callable(value):
+    if value is None or isinstance(value, _CheckedBound):
         return value
+    if callable(value):
+        return _CheckedBound(value, name, signed=name == "mu_bound")
     constant = nonnegative_float(value, name)
     return lambda t: np.full(np.shape(t), constant) if np.ndim(t) else constant
+
+
+class _Bound:
+    """The attributes ``sup_bound``, ``lip_bound``, ``hess_bound``, ``mu_bound``: a number or a
+    callable, also when set after construction, is stored as a checked callable (or ``None``)."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        return self if obj is None else obj.__dict__.get(self.name)
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.name] = _as_bound(value, self.name)
 
 
 class VectorField:
@@ -41,6 +80,11 @@ class VectorField:
     numerical flow use the change of variables of :mod:`resnet_flows.singular` there.
     """
 
+    sup_bound = _Bound()
+    lip_bound = _Bound()
+    hess_bound = _Bound()
+    mu_bound = _Bound()
+
     def __init__(self, f, dim, horizon, sup_bound, lip_bound, hess_bound=None, breakpoints=(),
                  *, name: str = "field", average=None, exact_flow=None, sup_primitive=None,
                  lip_primitive=None, hess_primitive=None, mu_bound=None, mu_primitive=None,
@@ -50,11 +94,9 @@ class VectorField:
         self.f = f
         self.dim = positive_int(dim, "dim")
         self.horizon = positive_float(horizon, "horizon")
-        self.sup_bound = _as_bound(sup_bound, "sup_bound")
-        self.lip_bound = _as_bound(lip_bound, "lip_bound")
-        self.hess_bound = _as_bound(hess_bound, "hess_bound")
+        self.sup_bound, self.lip_bound, self.hess_bound = sup_bound, lip_bound, hess_bound
         # one-sided Lipschitz bound mu(t) >= <u - v, f(t, u) - f(t, v)> / |u - v|^2, if known
-        self.mu_bound = _as_bound(mu_bound, "mu_bound")
+        self.mu_bound = mu_bound
         if self.sup_bound is None or self.lip_bound is None:
             raise ValueError("sup_bound and lip_bound are required")
         bp = np.unique(np.asarray(breakpoints, dtype=np.float64).reshape(-1))
@@ -86,10 +128,7 @@ class VectorField:
         return out
 
     def _check_time(self, t, name):
-        try:
-            t = float(t)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a real number, got {t!r}") from None
+        t = real_number(t, name)
         if not (0.0 <= t <= self.horizon):
             raise ValueError(f"{name} must lie in [0, {self.horizon}], got {t}")
         return t

@@ -35,6 +35,7 @@ __all__ = [
     "bound_integral_by_quadrature",
     "evaluation_error",
     "holder_ratio",
+    "one_sided_excess",
     "sample_field_constants",
     "solver_tolerance",
 ]
@@ -164,6 +165,29 @@ def holder_ratio(field: VectorField, rng: np.random.Generator, *, pairs: int = 2
         allowance = 2.0 * float(evaluation_error(scale, lip, np.linalg.norm(x[i])))
         worst = max(worst, float(diff / (const * abs(t[i] - s[i]) ** alpha + allowance)))
     return worst
+
+
+def one_sided_excess(field: VectorField, rng: np.random.Generator, *, times: int = 16,
+                     points: int = 512) -> dict:
+    """Largest sampled excess of the one-sided quotient ``<u - v, f(t, u) - f(t, v)> / |u - v|^2``
+    over the declared ``mu(t)`` plus the round-off allowance ``2 delta / |u - v|``
+    (lem-one-sided): ``<= 0`` when ``mu`` holds on the sample. Points ``|u|`` log-uniform in
+    ``[1e-3, 1e2]``, gaps in ``[1e-3, 1]``, times uniform. Returns ``{"excess", "t"}``."""
+    if not isinstance(field, VectorField) or field.mu_bound is None:
+        raise ValueError("field must be a VectorField with a mu_bound")
+    times, points, d = positive_int(times, "times"), positive_int(points, "points"), field.dim
+    worst = (-math.inf, None)
+    for t in rng.uniform(0.0, field.horizon, times):
+        u = rng.standard_normal((points, d)) * np.exp(rng.uniform(-7.0, 4.6, (points, 1)))
+        gap = np.exp(rng.uniform(-7.0, 0.0, points))
+        step = rng.standard_normal((points, d))
+        v = u + gap[:, None] * step / np.linalg.norm(step, axis=1, keepdims=True)
+        quotient = np.einsum("ij,ij->i", u - v, field(t, u) - field(t, v)) / gap**2
+        far = np.maximum(np.linalg.norm(u, axis=1), np.linalg.norm(v, axis=1))
+        slack = 2 * evaluation_error(field.sup(t), field.lip(t), far) / gap
+        excess = float(np.max(quotient - float(field.mu_bound(t)) - slack))
+        worst = max(worst, (excess, float(t)), key=lambda w: w[0])
+    return {"excess": worst[0], "t": worst[1]}
 
 
 def _split(field: VectorField, a: float, b: float, kinks) -> list[tuple[float, float]]:
