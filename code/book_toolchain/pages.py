@@ -264,6 +264,30 @@ def report_page(ledgers: dict[str, dict[str, Any]], statements: list[Statement])
     return "\n".join(lines) + "\n"
 
 
+def build_mode(ledgers: dict[str, dict[str, Any]]) -> str:
+    """``quick`` or ``full`` when every executed chapter ran in that mode, else ``mixed``
+    ('' when no chapter recorded a mode)."""
+    modes = {ledger.get("mode") for ledger in ledgers.values() if ledger.get("mode")}
+    if not modes:
+        return ""
+    return modes.pop() if len(modes) == 1 else "mixed"
+
+
+def stage_build_mode(config_path, ledgers: dict[str, dict[str, Any]]) -> str:
+    """Write the build's mode into the staged ``_config.yml`` (Sphinx config
+    ``book_build_mode``, read by :mod:`book_toolchain.site_fixes`); returns the mode."""
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(config_path)
+    config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    mode = build_mode(ledgers)
+    config.setdefault("sphinx", {}).setdefault("config", {})["book_build_mode"] = mode
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return mode
+
+
 def _ref(label: str, labels: set[str]) -> str:
     return f"{{prf:ref}}`{label}`" if label in labels else f"`{label}` (unknown label)"
 
