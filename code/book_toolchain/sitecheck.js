@@ -37,7 +37,7 @@ window.__sitecheck = (() => {
   // What a Python repr looks like in an output cell.
   const REPR = [
     [/\{\s*['"][^'"\n]{1,60}['"]\s*:/, 'a printed dict'],
-    [/\[\s*(?:['"]|-?\d|\(|\[)/, 'a printed list'],
+    [/\[\s*(?:(?:'[^'\n]*'|"[^"\n]*"|-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*[,\]]|\(|\[)/, 'a printed list'],
     [/\(\s*-?\d[\d.e+-]*\s*,\s*-?\d/, 'a printed tuple'],
     [/\b(?:array|tensor|np\.float64|np\.int64|Parameter)\(/, 'a printed array or tensor'],
     [/<[\w.]+ object at 0x[0-9a-f]+>/, 'an object repr'],
@@ -187,7 +187,8 @@ window.__sitecheck = (() => {
 
   // repr_output: no output cell shows a Python repr (a dict, list, tuple, array, raw float).
   function reprOutput() {
-    const outs = all('.cell_output pre, .output pre').filter(visible);
+    const outs = all('.cell_output pre, .output pre')
+      .filter(o => visible(o) && !o.closest('.stderr'));
     return [outs.length, outs.flatMap(o => {
       const hit = REPR.find(([re]) => re.test(o.textContent));
       return hit ? [`${hit[1]} in an output cell: ${JSON.stringify(clip(
@@ -217,7 +218,8 @@ window.__sitecheck = (() => {
 
   // caption_code: captions show words and numbers, not code (no <code> in a caption).
   function captionCode() {
-    const caps = all('figcaption, caption, .caption, .caption-text');
+    const CAPS = 'figcaption, caption, .caption, .caption-text';
+    const caps = all(CAPS).filter(c => !c.parentElement.closest(CAPS));
     return [caps.length, caps.flatMap(c => c.querySelector('code')
       ? [`code in a caption: ${JSON.stringify(clip(c.querySelector('code').textContent, 40))} in ` +
          `${JSON.stringify(clip(c.textContent, 80))}`] : [])];

@@ -462,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
     print(report.summary())
     if args.json:
         data = {k: v for k, v in report.__dict__.items() if k != "screenshots"}
+        data["allowed"] = sorted(map(list, report.allowed))
+        data["deferred_hits"] = sorted(map(list, report.deferred_hits))
         data |= {"site": str(report.site), "screenshots": [str(p) for p in report.screenshots]}
         Path(args.json).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     return 0 if report.ok else 1
