@@ -99,6 +99,18 @@ def test_built_site(browser):
         if os.environ.get("BOOK_REQUIRE_SITE") == "1":
             pytest.fail(message.replace("skipped", "impossible"))
         _skip_loudly(message)
+    # The whole book as one PDF, linked from every page (make pdf): printed again when the
+    # site is newer; its text has no raw TeX or $ and its page count is its parts'.
+    from book_toolchain import pdf
+
+    book = SITE / pdf.PDF_NAME
+    if not book.is_file() or book.stat().st_mtime < (SITE / "index.html").stat().st_mtime:
+        print(f"printing {book} for the check", flush=True)
+        pdf.build_pdf(SITE, browser=browser)
+    assert pdf.check_pdf(book) == []
+    manifest = json.loads(book.with_name(book.name + ".json").read_text())
+    chapters = [p for p in (REPO / "chapters").glob("[0-9][0-9]_*.md")]
+    assert len(manifest["parts"]) >= len(chapters), manifest["parts"]
     report = check(
         SITE, browser, claims_dir=SITE.parent / "claims", screenshot_dir=SITE.parent / "screenshots",
         pending=PENDING,
