@@ -39,7 +39,7 @@ def tables(source):
             if current is None:
                 current = (cells, [])
                 found.append(current)
-            elif not set(line) <= set("|- "):
+            elif not set(line) <= set("|-: "):
                 current[1].append(cells)
         else:
             current = None
@@ -55,7 +55,7 @@ def test_summary_comes_first_without_measured_and_bound_headers():
     assert not ("Measured" in head and "Bound" in head)
     by_label = {r[0]: r for r in rows}
     # thm-a: the consistency claim (0.9) does not count; the attained sharpness claim does.
-    assert by_label["{prf:ref}`thm-a`"][2] == "1.000"
+    assert by_label["{prf:ref}`thm-a`"][2] == "1"
     assert by_label["{prf:ref}`thm-a`"][1] == "bound ×1, sharpness ×1 · consistency ×1"
     assert by_label["{prf:ref}`lem-b`"][1] == "rate ×1 · kind not recorded ×1"
     # a rate claim's ratio is a slope deviation over its tolerance, not a bound's ratio
@@ -66,19 +66,23 @@ def test_summary_comes_first_without_measured_and_bound_headers():
     assert "</downloads/claims.csv>" in page and "</downloads/claims.json>" in page
 
 
-def test_one_row_per_claim_sorted_by_ratio_with_four_digits_and_attained_marked():
+def test_one_row_per_claim_sorted_by_ratio_as_the_book_prints_numbers_attained_marked():
     page = pages.report_page(LEDGERS, STATEMENTS)
     claim_tables = [t for t in tables(page) if "Measured" in t[0] and "Bound" in t[0]]
     assert len(claim_tables) == 2 and all(t[0][-1] == "Holds" for t in claim_tables)
     rows = [r for _, t in claim_tables for r in t]
     assert len(rows) == sum(len(led["claims"]) for led in LEDGERS.values())
     ratios = [r[5] for r in claim_tables[0][1]]
-    assert ratios == ["**1** (attained)", "0.9000", "0.2500"]
+    assert ratios == ["**1** (attained)", "0.9", "0.25"]
     ratios = [r[5] for r in claim_tables[1][1]]
-    assert ratios == ["0.99996", "0.1235"]  # rounds to 1.000, so more digits
+    assert ratios == ["1\u202f−\u202f4\u202f×\u202f10⁻⁵", "0.123"]  # rounds to 1: its distance
     assert [r[1] for r in claim_tables[1][1]] == ["rate", "—"]
     assert all(r[-1] == "yes" and r[0].startswith("{prf:ref}`") for r in rows)
-    assert ":::{dropdown} Chapter 1: 3 claims" in page
+    # The chapter's strongest ratio counts bound and sharpness claims only (issue 22: design
+    # claims were counted), and the report says which build it is.
+    assert ":::{dropdown} Chapter 1: 3 claims, strongest ratio 1, all hold" in page
+    assert ":::{dropdown} Chapter 2: 2 claims, strongest ratio —, all hold" in page
+    assert "e+" not in page and "e-0" not in page
 
 
 def test_quantities_become_math_and_tex_is_kept():
@@ -103,8 +107,9 @@ def test_theorem_index_counts_only_evidence_for_the_strongest_ratio():
     page = pages.theorem_index_page(LEDGERS, STATEMENTS)
     head, rows = tables(page)[0]
     assert "Strongest ratio" in head
-    assert rows[0][5] == "1.000" and rows[0][6] == "full strength"
-    assert rows[1][5] == "—" and rows[1][6] == "rate only"  # only a rate claim
+    assert head[0] == "Statement"  # the statement's number says its chapter: no chapter column
+    assert rows[0][4] == "1" and rows[0][5] == "full strength"
+    assert rows[1][4] == "—" and rows[1][5] == "rate only"  # only a rate claim
 
 
 def test_rerun_box_is_compact_and_names_the_missing_mode():
@@ -118,3 +123,21 @@ def test_rerun_box_is_compact_and_names_the_missing_mode():
     box = stage.rerun_box("01_a", ledger, {"quick": 4.0, "full": 75.0})
     assert "full mode 1 min 15 s" in box
     assert stage.wants_rerun_box(ledger) and not stage.wants_rerun_box({"claims": []})
+
+
+def test_report_says_which_build_it_is():
+    run = {"mode": "quick", "claims": [], "elapsed_s": 3.0}
+    quick = {"01_a": run, "02_b": run}
+    assert pages.build_mode(quick) == "quick" and pages.build_mode({}) == ""
+    assert pages.build_mode({**quick, "03_c": {"mode": "full"}}) == "mixed"
+    assert "**quick build**" in pages.report_page(quick, [])
+
+
+def test_stage_build_mode_writes_the_sphinx_config(tmp_path):
+    import yaml
+
+    config = tmp_path / "_config.yml"
+    config.write_text("title: t\nsphinx:\n  config:\n    numfig: true\n")
+    assert pages.stage_build_mode(config, {"01_a": {"mode": "full"}}) == "full"
+    data = yaml.safe_load(config.read_text())
+    assert data["sphinx"]["config"] == {"numfig": True, "book_build_mode": "full"}

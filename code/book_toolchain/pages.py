@@ -19,6 +19,7 @@ from typing import Any
 
 from .claims import EVIDENCE_KINDS, strength_by_label
 from .claims import KINDS as CLAIM_KINDS
+from .numbers import MINUS, fmt
 from .project import INDEXED_KINDS, Statement
 
 UNKNOWN_KIND = "kind not recorded"
@@ -40,8 +41,8 @@ def cell(text: Any) -> str:
 
 
 def number(value: float) -> str:
-    """Four significant digits (trailing zeros kept)."""
-    return f"{value:#.4g}" if 1e-3 <= abs(value) < 1e4 else f"{value:.3e}"
+    """As the book prints numbers (:func:`book_toolchain.numbers.fmt`), three digits."""
+    return fmt(value, 3)
 
 
 def attained(claim: dict[str, Any]) -> bool:
@@ -55,16 +56,17 @@ def bound_text(claim: dict[str, Any]) -> str:
 
 
 def format_ratio(claim: dict[str, Any]) -> str:
-    """The ratio to 4 significant digits; an attained bound is marked, and a ratio that only
-    rounds to 1 gets the digits that show it is not 1."""
+    """The ratio to 3 significant digits; an attained bound is marked, and a ratio that only
+    rounds to 1 is written as its distance from 1 ("1 − 4 × 10⁻⁵")."""
     ratio = claim.get("ratio")
     if ratio is None:  # a lower-bound claim that fails with measured <= 0
         return "—"
     if attained(claim):
         return "**1** (attained)"
     text = number(ratio)
-    if text == "1.000":
-        text = f"{ratio:.10f}".rstrip("0")
+    if text == "1":
+        gap = fmt(abs(1.0 - ratio), 2)
+        text = f"1\u202f{MINUS if ratio < 1 else '+'}\u202f{gap}"
     return text
 
 
@@ -180,6 +182,8 @@ def report_page(ledgers: dict[str, dict[str, Any]], statements: list[Statement])
             "The {doc}`theorem_index` lists every statement with its status."
         ),
         "",
+        _mode_line(ledgers),
+        "",
         f"**{len(all_claims)} claims** in {n_chapters} chapters; "
         f"{'all hold' if not failing else f'{len(failing)} do NOT hold'}. "
         "Download them as {download}`CSV </downloads/claims.csv>` or "
@@ -235,15 +239,26 @@ def report_page(ledgers: dict[str, dict[str, Any]], statements: list[Statement])
             f"| {{doc}}`{name}` | {ledger.get('mode')} | {ledger.get('seed')} | {params or '—'} "
             f"| {run_time} | {len(ledger.get('claims', []))} |"
         )
-    lines += ["", "## Claims by chapter", "", "Each chapter's claims, largest ratio first.", ""]
+    lines += [
+        "",
+        "## Claims by chapter",
+        "",
+        (
+            "Each chapter's claims, largest ratio first; its strongest ratio is the largest among "
+            "its bound and sharpness claims (a design or consistency check's ratio says nothing "
+            "about a theorem's constant)."
+        ),
+        "",
+    ]
     for name, ledger in ledgers.items():
         claims = sorted(ledger.get("claims", []), key=lambda c: -(c.get("ratio") or 0.0))
         if not claims:
             continue
         holding = "all hold" if all(c["holds"] for c in claims) else "some do NOT hold"
+        strongest = strongest_ratio(claims)
         title = (
-            f"Chapter {_chapter_number(name)}: {len(claims)} claims, "
-            f"largest ratio {number(claims[0].get('ratio') or 0.0)}, {holding}"
+            f"Chapter {_chapter_number(name)}: {len(claims)} claims, strongest ratio "
+            f"{'—' if strongest is None else number(strongest)}, {holding}"
         )
         lines += [
             f":::{{dropdown}} {title}",
@@ -262,6 +277,21 @@ def report_page(ledgers: dict[str, dict[str, Any]], statements: list[Statement])
             )
         lines += [":::", ""]
     return "\n".join(lines) + "\n"
+
+
+def _mode_line(ledgers: dict[str, dict[str, Any]]) -> str:
+    """The report's sentence on the build: quick, full or mixed (each chapter's mode is in the
+    Runs table)."""
+    mode = build_mode(ledgers)
+    if mode == "quick":
+        return ("This is the **quick build**: every chapter ran in quick mode (smaller samples, "
+                "fewer points on the scaling figures); `make book MODE=full` runs them all at "
+                "publication quality.")
+    if mode == "full":
+        return "This is the **full build**: every chapter ran in full mode."
+    if mode == "mixed":
+        return "This build **mixes modes**: the Runs table gives each chapter's."
+    return "No chapter recorded its mode."
 
 
 def build_mode(ledgers: dict[str, dict[str, Any]]) -> str:
@@ -325,11 +355,12 @@ def theorem_index_page(ledgers: dict[str, dict[str, Any]], statements: list[Stat
             "Every definition and result of the book, with the numerical checks made of it in "
             "this build (see the {doc}`reproduction_report`): the number of recorded claims, "
             "their kinds, the strongest ratio of measured value to bound among the evidence "
-            "claims (bound, sharpness, rate), and whether all of them hold."
+            "claims (bound, sharpness, rate), and whether all of them hold. A statement's number "
+            "says its chapter (Theorem 6.1 is in chapter 6)."
         ),
         "",
-        "| Chapter | Statement | Title | Claims | Kinds | Strongest ratio | Strength | Status |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| Statement | Title | Claims | Kinds | Strongest ratio | Strength | Status |",
+        "| --- | --- | ---: | --- | ---: | --- | --- |",
     ]
     status_of = strength(ledgers)
     for s in statements:
@@ -343,12 +374,12 @@ def theorem_index_page(ledgers: dict[str, dict[str, Any]], statements: list[Stat
         else:
             status = "not checked numerically"
         lines.append(
-            f"| {{doc}}`{s.chapter}` | {ref} | {cell(s.title) or '—'} | {len(checks)} "
+            f"| {ref} | {cell(s.title) or '—'} | {len(checks)} "
             f"| {kinds_summary(checks) if checks else '—'} "
             f"| {'—' if strongest is None else number(strongest)} "
             f"| {status_of.get(s.label or '', '—')} | {status} |"
         )
     if not any(s.kind in INDEXED_KINDS for s in statements):
-        lines.append("| — | no statements yet | | | | | | |")
+        lines.append("| no statements yet | | | | | | |")
     return "\n".join(lines) + "\n"
 
