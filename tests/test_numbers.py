@@ -89,7 +89,7 @@ def test_glue_numbers_glues_the_printed_text(monkeypatch):
     monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: value}))
     from book_toolchain import glue_numbers
 
-    out = glue_numbers(slope=-1.00312, rho0=(59312.4, 2), n=1024)
-    assert glued == out == {"slope": f"{MINUS}1", "rho0": f"5.9{N}×{N}10⁴", "n": "1024"}
+    assert glue_numbers(slope=-1.00312, rho0=(59312.4, 2), n=1024) is None  # no cell output
+    assert glued == {"slope": f"{MINUS}1", "rho0": f"5.9{N}×{N}10⁴", "n": "1024"}
     with pytest.raises(ValueError, match="x must be a value or a"):
         glue_numbers(x=(1.0, 2, 3))

@@ -85,9 +85,10 @@ def _signed(negative: bool, text: str) -> str:
     return MINUS + text if negative and text != "0" else text
 
 
-def glue_numbers(digits: int = 3, **values) -> dict[str, str]:
+def glue_numbers(digits: int = 3, **values) -> None:
     """Glue each ``name=value`` for the prose (``{glue:text}`name```) as :func:`fmt` prints it;
-    ``name=(value, d)`` gives that value ``d`` digits. Returns the printed strings."""
+    ``name=(value, d)`` gives that value ``d`` digits. Returns nothing, so a cell that ends
+    with it prints nothing."""
     printed = {}
     for name, value in values.items():
         if isinstance(value, tuple):
@@ -100,4 +101,3 @@ def glue_numbers(digits: int = 3, **values) -> dict[str, str]:
 
     for name, text in printed.items():
         glue(name, text, display=False)
-    return printed
