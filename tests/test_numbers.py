@@ -21,10 +21,15 @@ N = "\u202f"  # narrow no-break space around the ×
         (1 / 3, 2, "0.33"),
         (0.0012345, 3, "0.00123"),
         (1024.0, 3, "1024"),  # integer digits kept below 10⁴
-        (9999.7, 3, "10⁴"),  # rounds up to the next power
-        (9.996, 3, "10"),
+        (9999.7, 3, "9999.7"),  # not rounded up to 10⁴: it is not 10⁴
+        (99999.7, 3, "10⁵"),
+        (9.996, 3, "9.996"),
+        (9.9999999, 3, "10"),
         (1e-6, 3, "10⁻⁶"),  # a mantissa of 1 is not printed
         (9.9996e-4, 3, "10⁻³"),  # the mantissa rounds to 10
+        (0.99998, 3, "0.99998"),  # never an attained-looking "1" for a ratio that is not 1
+        (0.9999999999, 3, "1"),  # beyond three more digits: 1
+        (2.9996, 3, "2.9996"),
         (-2.5e-7, 3, f"{MINUS}2.5{N}×{N}10⁻⁷"),
         (-0.25, 3, f"{MINUS}0.25"),
         (0.0, 3, "0"),
@@ -68,6 +73,7 @@ def test_fmt_agrees_with_the_value_to_its_digits():
         for digits in (1, 2, 3, 6):
             printed = parse(fmt(float(value), digits))
             assert abs(printed - value) <= 0.5 * 10 ** (1 - digits) * value, (value, digits)
+            # the relative precision never gets worse than digits allow, only better
 
 
 @pytest.mark.parametrize("bad", [True, "3", 1.5 + 0j, [1.0]])
@@ -90,6 +96,6 @@ def test_glue_numbers_glues_the_printed_text(monkeypatch):
     from book_toolchain import glue_numbers
 
     assert glue_numbers(slope=-1.00312, rho0=(59312.4, 2), n=1024) is None  # no cell output
-    assert glued == {"slope": f"{MINUS}1", "rho0": f"5.9{N}×{N}10⁴", "n": "1024"}
+    assert glued == {"slope": f"{MINUS}1.003", "rho0": f"5.9{N}×{N}10⁴", "n": "1024"}
     with pytest.raises(ValueError, match="x must be a value or a"):
         glue_numbers(x=(1.0, 2, 3))

@@ -75,7 +75,9 @@ def test_one_row_per_claim_sorted_by_ratio_as_the_book_prints_numbers_attained_m
     ratios = [r[5] for r in claim_tables[0][1]]
     assert ratios == ["**1** (attained)", "0.9", "0.25"]
     ratios = [r[5] for r in claim_tables[1][1]]
-    assert ratios == ["1\u202f−\u202f4\u202f×\u202f10⁻⁵", "0.123"]  # rounds to 1: its distance
+    assert ratios == ["0.99996", "0.123"]  # not "1": more digits
+    near = pages.format_ratio({"ratio": 1 - 3e-9})
+    assert near == "1\u202f−\u202f3\u202f×\u202f10⁻⁹"  # beyond those digits: its distance
     assert [r[1] for r in claim_tables[1][1]] == ["rate", "—"]
     assert all(r[-1] == "yes" and r[0].startswith("{prf:ref}`") for r in rows)
     # The chapter's strongest ratio counts bound and sharpness claims only (issue 22: design

@@ -33,6 +33,12 @@ def test_bars_in_cells_do_not_split_the_row():
     assert "| $\\vert x\\vert $ or a\\|b |" in t._repr_markdown_()
 
 
+def test_a_caption_may_cite_but_not_show_code():
+    t = table([[1]], ["a"], caption="Against the bound {eq}`eq-x` of {prf:ref}`thm-a`.",
+              name="tab-r")
+    assert ":::{table} Against the bound {eq}`eq-x` of {prf:ref}`thm-a`." in t._repr_markdown_()
+
+
 def test_digits_per_column():
     t = table([[1 / 3, 1 / 3]], ["a", "b"], caption="c", name="tab-d", digits=[2, 4])
     assert "| 0.33 | 0.3333 |" in t._repr_markdown_()

@@ -33,7 +33,8 @@ def fmt(value, digits: int = 3) -> str:
 
     Integers (Python or NumPy) are printed exactly, with thousands separators from 10,000 on.
     A float from 10⁻³ up to 10⁴ is printed in fixed notation (its integer digits all kept:
-    ``fmt(1024.0)`` is ``"1024"``), outside that range as ``m × 10ᵉ`` (``"10⁻⁶"`` when ``m``
+    ``fmt(1024.0)`` is ``"1024"``; one that would round to a whole number it is not gets up to
+    three more digits: ``fmt(0.99998)`` is ``"0.99998"``), outside that range as ``m × 10ᵉ`` (``"10⁻⁶"`` when ``m``
     is 1). ``None`` prints as "—", infinities as "∞". ``digits`` must be 1 to 15.
     """
     if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 15:
@@ -63,8 +64,13 @@ def fmt(value, digits: int = 3) -> str:
 
 
 def _fixed(magnitude: float, digits: int) -> str:
-    decimals = max(0, digits - 1 - math.floor(math.log10(magnitude)))
-    text = f"{magnitude:.{decimals}f}"
+    # A value that rounds to a whole number it is not (0.99998 to "1") gets up to three more
+    # digits, so a table never shows an attained bound that was not attained.
+    for extra in range(4):
+        decimals = max(0, digits + extra - 1 - math.floor(math.log10(magnitude)))
+        text = f"{magnitude:.{decimals}f}"
+        if float(text) != round(float(text)) or float(text) == magnitude:
+            break
     if float(text) >= LARGEST_FIXED:  # 9999.7 rounds to 10000: scientific after all
         return "10" + "4".translate(_SUPERSCRIPT)
     head, _, tail = _trim(text).partition(".")
