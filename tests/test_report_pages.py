@@ -93,6 +93,9 @@ def test_quantities_become_math_and_tex_is_kept():
     )
     assert pages.pretty_quantity("sqrt(d) Lambda_k <= 1") == "√(d) Λₖ ≤ 1"
     assert pages.pretty_quantity("quad_tol") == "quad\\_tol"
+    # numbers as the book prints them; a decimal exponent stays TeX (no Unicode for "t¹.0")
+    assert pages.pretty_quantity("e_1 >= E_1 (1 - 1e-12)") == "e₁ ≥ E₁ (1 − 10⁻¹²)"
+    assert pages.pretty_quantity("f = t^0.5") == "f = t$^{0.5}$"
     assert pages.pretty_quantity("error $\\abs{x_k}$ of eps") == "error $\\abs{x_k}$ of ε"
 
 

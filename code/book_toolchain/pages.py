@@ -125,7 +125,8 @@ _WORDS = {"DPsi": "DΨ", "sqrt(": "√(", "sum_": "Σ_", "sum ": "Σ ", "prod(":
 def pretty_quantity(text: str) -> str:
     """A quantity as Markdown: ``$…$`` parts stay TeX (typeset by MathJax), the pseudo-ASCII
     of the rest (``max_k |x_k - Phi(t_k)|``, ``rho0``, ``<=``, ``sqrt(d)``) becomes Unicode."""
-    parts = re.split(r"(\$[^$]+\$)", str(text))
+    text = re.sub(r"\^(\d+\.\d+)", r"$^{\1}$", str(text))  # t^0.5: a decimal exponent as TeX
+    parts = re.split(r"(\$[^$]+\$)", text)
     return "".join(part if part.startswith("$") else _pretty_ascii(part) for part in parts)
 
 
@@ -138,7 +139,11 @@ def _script(match: re.Match) -> str:
     return "".join(table[c] for c in chars) if all(c in table for c in chars) else match.group(0)
 
 
+_E_NOTATION = re.compile(r"(?<![\w.])\d+(?:\.\d+)?[eE][+-]?\d+(?![\w.])")
+
+
 def _pretty_ascii(text: str) -> str:
+    text = _E_NOTATION.sub(lambda m: fmt(float(m.group(0))), text)  # 1e-12 -> 10⁻¹²
     for ascii_, symbol in _SYMBOLS.items():
         text = text.replace(ascii_, symbol)
     for ascii_, symbol in _WORDS.items():
