@@ -23,7 +23,7 @@ from pathlib import Path
 PHONE = {"width": 390, "height": 844}
 TABLET = {"width": 900, "height": 900}
 WIDE = {"width": 1440, "height": 900}
-SETTLE_MS = 1500  # the theme animates the sidebar (0.3 s); give it time, poll meanwhile
+SETTLE_MS = 4000  # the theme animates the sidebar (0.3 s); a loaded machine needs more: poll
 SCREENSHOT_MAX_HEIGHT = 3000
 
 

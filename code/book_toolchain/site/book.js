@@ -17,7 +17,7 @@
 
   // 2. Wide tables and displays scroll inside their own box; one that overflows at the current
   //    width is marked .scrolls-x (book.css fades its edge) and gets a "scroll" hint under it.
-  const BOXES = ".bd-article .pst-scrollable-table-container, " +
+  const BOXES = ".bd-article .pst-scrollable-table-container, .bd-article table.indextable, " +
     '.bd-article mjx-container[display="true"]';
   function mark(box) {
     const over = box.scrollWidth > box.clientWidth + 1;
