@@ -69,11 +69,11 @@ class BookFigure(Figure):
         super().draw(renderer)
         px, text = smallest_text_px(self, renderer)
         if px < MIN_TEXT_PX:
-            warnings.warn(
+            # warn_explicit: the notebook's stderr box names no file of this machine
+            warnings.warn_explicit(
                 f"figure text {text!r} is {px:.1f} px at column width, below {MIN_TEXT_PX:g} px:"
                 " make the font larger or the figure narrower",
-                IllegibleFigureWarning,
-                stacklevel=2,
+                IllegibleFigureWarning, filename="book figure", lineno=0,
             )
 
 
