@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from book_toolchain import pdf, sitecheck
+from fixture_sites import with_mathjax
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CHROMIUM = os.environ.get("BOOK_CHROMIUM", sitecheck.DEFAULT_CHROMIUM)
@@ -21,22 +22,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def mathjax_site(name: str, tmp_path: Path) -> Path:
-    mathjax = pytest.importorskip("mathjax", reason="django-static-mathjax is not installed")
-    es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
-    site = tmp_path / name
-    shutil.copytree(FIXTURES / name, site)
-    target = site / "_static" / "mathjax"
-    target.mkdir(parents=True)
-    shutil.copyfile(es5 / "tex-chtml.js", target / "tex-chtml.js")
-    for part in ("input", "output", "adaptors", "a11y", "ui", "sre"):
-        if (es5 / part).is_dir():
-            shutil.copytree(es5 / part, target / part)
-    return site
-
-
 def test_typeset_site_prints_without_tex_and_with_its_page_count(tmp_path):
-    site = mathjax_site("site_math", tmp_path)
+    site = with_mathjax("site_math", tmp_path)
     manifest = pdf.build_pdf(site)
     book = site / "book.pdf"
     assert book.read_bytes()[:5] == b"%PDF-"

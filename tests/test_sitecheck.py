@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from book_toolchain import sitecheck
+from fixture_sites import with_mathjax, with_tippy
 
 REPO = Path(__file__).resolve().parents[1]
 PENDING = REPO / "sitecheck_pending.txt"
@@ -56,30 +57,6 @@ def check(site: Path, browser, **kwargs) -> sitecheck.Report:
 
 def failures_matching(report: sitecheck.Report, *fragments: str) -> list[str]:
     return [f for f in report.failures if all(x in f for x in fragments)]
-
-
-def with_mathjax(name: str, tmp_path: Path) -> Path:
-    """A copy of fixture ``name`` with the pinned offline MathJax in its _static/mathjax."""
-    mathjax = pytest.importorskip("mathjax", reason="django-static-mathjax is not installed")
-    es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
-    site = tmp_path / name
-    shutil.copytree(FIXTURES / name, site)
-    target = site / "_static" / "mathjax"
-    target.mkdir(parents=True)
-    shutil.copyfile(es5 / "tex-chtml.js", target / "tex-chtml.js")
-    for part in ("input", "output", "adaptors", "a11y", "ui", "sre"):
-        if (es5 / part).is_dir():
-            shutil.copytree(es5 / part, target / part)
-    return site
-
-
-def with_tippy(name: str, tmp_path: Path) -> Path:
-    """A copy of fixture ``name`` with the vendored hover-preview libraries in _static/tippy."""
-    site = tmp_path / name
-    shutil.copytree(FIXTURES / name, site)
-    vendor = REPO / "code" / "book_toolchain" / "vendor" / "tippy"
-    shutil.copytree(vendor, site / "_static" / "tippy")
-    return site
 
 
 def only(report: sitecheck.Report, check: str) -> list[str]:
@@ -333,8 +310,13 @@ def test_working_navigation_passes(browser):
     assert report.counts["navigation"] == 5
 
 
-def test_dead_navigation_toggle_is_caught(browser):
-    failures = only(check(FIXTURES / "site_dead_nav", browser), "navigation")
+def test_dead_navigation_toggle_is_caught(browser, tmp_path):
+    """site_nav_ok without its script: the toggles show their tooltip and nothing else."""
+    site = tmp_path / "site_dead_nav"
+    shutil.copytree(FIXTURES / "site_nav_ok", site)
+    page = site / "index.html"
+    page.write_text(page.read_text().replace('<script src="nav.js"></script>', ""))
+    failures = only(check(site, browser), "navigation")
     assert any("at 390 px: clicking the primary sidebar toggle did not show" in f for f in failures)
     assert any("at 900 px: clicking the secondary sidebar toggle" in f for f in failures)
     assert any("at 1440 px: clicking the primary sidebar toggle did not hide" in f for f in failures)
