@@ -39,6 +39,13 @@ def test_a_caption_may_cite_but_not_show_code():
     assert ":::{table} Against the bound {eq}`eq-x` of {prf:ref}`thm-a`." in t._repr_markdown_()
 
 
+def test_numpy_rows_are_rows():
+    import numpy as np
+
+    t = table(np.array([[1.0, 0.5]]), ["a", "b"], caption="c", name="tab-np")
+    assert "| 1 | 0.5 |" in t._repr_markdown_()
+
+
 def test_digits_per_column():
     t = table([[1 / 3, 1 / 3]], ["a", "b"], caption="c", name="tab-d", digits=[2, 4])
     assert "| 0.33 | 0.3333 |" in t._repr_markdown_()
@@ -66,3 +73,8 @@ def test_rows_must_match_the_headers():
         table([[1, 2], [3]], ["a", "b"], caption="c", name="tab-x")
     with pytest.raises(ValueError, match="headers"):
         table([], [], caption="c", name="tab-x")
+
+    with pytest.raises(ValueError, match="rows must be a sequence of rows"):
+        table([1, 2], ["a"], caption="c", name="tab-x")
+    with pytest.raises(ValueError, match="rows must be a sequence of rows"):
+        table(["ab"], ["a"], caption="c", name="tab-x")

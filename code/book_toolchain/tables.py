@@ -67,6 +67,10 @@ def table(
     per_column = [digits] * width if isinstance(digits, int) else list(digits)
     if len(per_column) != width:
         raise ValueError(f"digits must be one int or one per column ({width}), got {digits!r}")
+    if isinstance(rows, (str, bytes)) or not all(
+        hasattr(row, "__len__") and not isinstance(row, (str, bytes)) for row in rows
+    ):
+        raise ValueError("rows must be a sequence of rows, each a sequence of values")
     rows = [list(row) for row in rows]
     for i, row in enumerate(rows):
         if len(row) != width:
