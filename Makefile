@@ -41,6 +41,12 @@ chapter: $(READY)
 bench: $(READY)
 	$(BIN)/python benchmarks/bench.py
 
+# The whole book as one PDF, printed offline by Chromium from the built site (run make book
+# first): _build/html/book.pdf, linked from every page.
+.PHONY: pdf
+pdf: $(READY)
+	$(BIN)/python -m book_toolchain.pdf _build/html
+
 # Writes chapters/mutation_report.md (commit it) and _build/mutants.json; fails if a mutant lives.
 mutants: $(READY)
 	$(BIN)/python -m book_toolchain.mutants

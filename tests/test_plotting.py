@@ -1,6 +1,8 @@
 """resnet_flows.plotting: the Kuhn triangulation drawing, grid lines and budget bars."""
 
 
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -42,4 +44,40 @@ def test_grid_lines_and_budget_bars():
         plotting.budget_bars(ax, ["a"], [[1.0, 2.0]], [1.0])
     with pytest.raises(ValueError, match="eps"):
         plotting.budget_bars(ax, ["a"], [[1.0, 2.0, 3.0]], [0.0])
+    plt.close(fig)
+
+
+def test_book_figures_are_legible_at_column_width():
+    fig, ax = plotting.book_figure(1, 2)
+    assert isinstance(fig, plotting.BookFigure)
+    ax[0].plot([1, 2], [3, 4], label="a line")
+    ax[0].legend()
+    ax[0].set_xlabel("$N$")
+    px, _ = plotting.smallest_text_px(fig)
+    assert px >= plotting.MIN_TEXT_PX  # the house style's smallest font, 9 pt at 100 dpi
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig.canvas.draw()
+    plt.close(fig)
+
+
+def test_small_legend_is_caught():
+    """Issue 22: legends of about 7 px. A 6 pt legend is 8.3 px at 100 %: the figure warns."""
+    fig, ax = plotting.book_figure()
+    ax.plot([1, 2], [3, 4], label="tiny")
+    ax.legend(fontsize=6)
+    px, text = plotting.smallest_text_px(fig)
+    assert text == "tiny" and px == pytest.approx(6 * 100 / 72)
+    with pytest.warns(plotting.IllegibleFigureWarning, match="'tiny' is 8.3 px"):
+        fig.canvas.draw()
+    plt.close(fig)
+
+
+def test_a_figure_wider_than_the_column_is_shrunk_and_its_text_with_it():
+    fig, ax = plotting.book_figure()
+    fig.set_size_inches(15.8, 3)  # shown at half its size in the 790 px column
+    ax.set_title("a title")
+    px, _ = plotting.smallest_text_px(fig)
+    assert px == pytest.approx(9 * 100 / 72 * 790 / (fig.get_tightbbox().width * 100), rel=0.02)
+    assert px < plotting.MIN_TEXT_PX
     plt.close(fig)

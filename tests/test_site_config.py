@@ -19,8 +19,16 @@ def test_hover_previews_load_their_libraries_from_the_book_not_a_cdn():
     assert SPHINX["tippy_enable_wikitips"] is False and SPHINX["tippy_enable_doitips"] is False
 
 
-def test_code_cell_markdown_is_rendered_as_gfm():
-    assert SPHINX["nb_render_markdown_format"] == "gfm"  # pipe tables from code cells
+def test_code_cell_markdown_is_rendered_as_myst():
+    # Pipe tables, $maths$ and the {table} directive of book_toolchain.tables in cell outputs.
+    assert SPHINX["nb_render_markdown_format"] == "myst"
+    assert SPHINX["numfig"] is True and SPHINX["math_numfig"] is True
+
+
+def test_hover_previews_use_the_book_theme():
+    assert SPHINX["tippy_props"]["theme"] == "book"
+    css = (REPO / "code" / "book_toolchain" / "site" / "book.css").read_text(encoding="utf-8")
+    assert '.tippy-box[data-theme~="book"]' in css
 
 
 def test_footer_author_is_a_name_not_a_sentence():

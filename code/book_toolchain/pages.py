@@ -21,6 +21,7 @@ from typing import Any
 
 from .claims import EVIDENCE_KINDS, claim_scope, strength_by_label
 from .claims import KINDS as CLAIM_KINDS
+from .numbers import MINUS, fmt
 from .project import INDEXED_KINDS, Statement
 
 UNKNOWN_KIND = "kind not recorded"
@@ -42,8 +43,8 @@ def cell(text: Any) -> str:
 
 
 def number(value: float) -> str:
-    """Four significant digits (trailing zeros kept)."""
-    return f"{value:#.4g}" if 1e-3 <= abs(value) < 1e4 else f"{value:.3e}"
+    """As the book prints numbers (:func:`book_toolchain.numbers.fmt`), three digits."""
+    return fmt(value, 3)
 
 
 def attained(claim: dict[str, Any]) -> bool:
@@ -57,16 +58,17 @@ def bound_text(claim: dict[str, Any]) -> str:
 
 
 def format_ratio(claim: dict[str, Any]) -> str:
-    """The ratio to 4 significant digits; an attained bound is marked, and a ratio that only
-    rounds to 1 gets the digits that show it is not 1."""
+    """The ratio to 3 significant digits; an attained bound is marked, and a ratio that only
+    rounds to 1 is written as its distance from 1 ("1 − 4 × 10⁻⁵")."""
     ratio = claim.get("ratio")
     if ratio is None:  # a lower-bound claim that fails with measured <= 0
         return "—"
     if attained(claim):
         return "**1** (attained)"
     text = number(ratio)
-    if text == "1.000":
-        text = f"{ratio:.10f}".rstrip("0")
+    if text == "1":
+        gap = fmt(abs(1.0 - ratio), 2)
+        text = f"1\u202f{MINUS if ratio < 1 else '+'}\u202f{gap}"
     return text
 
 
@@ -82,6 +84,18 @@ def strength_entries(ledgers: dict[str, dict[str, Any]]) -> dict[str, dict[str, 
     claims = [{**c, "kind": claim_kind(c)} for _, c in _claims(ledgers)]
     notes = [n for ledger in ledgers.values() for n in ledger.get("strength_notes", [])]
     return strength_by_label(claims, notes)
+
+
+def strongest_ratio(claims: list[dict[str, Any]]) -> float | None:
+    """The largest ratio among bound and sharpness claims of a statement's own inequality: a
+    design or consistency check's ratio, or a part's, says nothing about a theorem's constant."""
+    ratios = [
+        c["ratio"]
+        for c in claims
+        if claim_kind(c) in ("bound", "sharpness") and claim_scope(c) == "statement"
+        and c.get("ratio") is not None
+    ]
+    return max(ratios) if ratios else None
 
 
 def headline_text(entry: dict[str, Any] | None) -> str:
@@ -132,7 +146,8 @@ _WORDS = {"DPsi": "DΨ", "sqrt(": "√(", "sum_": "Σ_", "sum ": "Σ ", "prod(":
 def pretty_quantity(text: str) -> str:
     """A quantity as Markdown: ``$…$`` parts stay TeX (typeset by MathJax), the pseudo-ASCII
     of the rest (``max_k |x_k - Phi(t_k)|``, ``rho0``, ``<=``, ``sqrt(d)``) becomes Unicode."""
-    parts = re.split(r"(\$[^$]+\$)", str(text))
+    text = re.sub(r"\^(\d+\.\d+)", r"$^{\1}$", str(text))  # t^0.5: a decimal exponent as TeX
+    parts = re.split(r"(\$[^$]+\$)", text)
     return "".join(part if part.startswith("$") else _pretty_ascii(part) for part in parts)
 
 
@@ -145,7 +160,11 @@ def _script(match: re.Match) -> str:
     return "".join(table[c] for c in chars) if all(c in table for c in chars) else match.group(0)
 
 
+_E_NOTATION = re.compile(r"(?<![\w.])\d+(?:\.\d+)?[eE][+-]?\d+(?![\w.])")
+
+
 def _pretty_ascii(text: str) -> str:
+    text = _E_NOTATION.sub(lambda m: fmt(float(m.group(0))), text)  # 1e-12 -> 10⁻¹²
     for ascii_, symbol in _SYMBOLS.items():
         text = text.replace(ascii_, symbol)
     for ascii_, symbol in _WORDS.items():
@@ -188,6 +207,8 @@ def report_page(ledgers: dict[str, dict[str, Any]], statements: list[Statement])
             "*consistency*, *design* and *example* claims check the code and the examples. "
             "The {doc}`theorem_index` lists every statement with its status."
         ),
+        "",
+        _mode_line(ledgers),
         "",
         f"**{len(all_claims)} claims** in {n_chapters} chapters; "
         f"{'all hold' if not failing else f'{len(failing)} do NOT hold'}. "
@@ -247,15 +268,26 @@ def report_page(ledgers: dict[str, dict[str, Any]], statements: list[Statement])
             f"| {{doc}}`{name}` | {ledger.get('mode')} | {ledger.get('seed')} | {params or '—'} "
             f"| {run_time} | {len(ledger.get('claims', []))} |"
         )
-    lines += ["", "## Claims by chapter", "", "Each chapter's claims, largest ratio first.", ""]
+    lines += [
+        "",
+        "## Claims by chapter",
+        "",
+        (
+            "Each chapter's claims, largest ratio first; its strongest ratio is the largest among "
+            "the bound and sharpness claims of its statements' own inequalities (a design or "
+            "consistency check's ratio, or a part's, says nothing about a theorem's constant)."
+        ),
+        "",
+    ]
     for name, ledger in ledgers.items():
         claims = sorted(ledger.get("claims", []), key=lambda c: -(c.get("ratio") or 0.0))
         if not claims:
             continue
         holding = "all hold" if all(c["holds"] for c in claims) else "some do NOT hold"
+        strongest = strongest_ratio(claims)
         title = (
-            f"Chapter {_chapter_number(name)}: {len(claims)} claims, "
-            f"largest ratio {number(claims[0].get('ratio') or 0.0)}, {holding}"
+            f"Chapter {_chapter_number(name)}: {len(claims)} claims, strongest ratio "
+            f"{'—' if strongest is None else number(strongest)}, {holding}"
         )
         lines += [
             f":::{{dropdown}} {title}",
@@ -275,6 +307,45 @@ def report_page(ledgers: dict[str, dict[str, Any]], statements: list[Statement])
             )
         lines += [":::", ""]
     return "\n".join(lines) + "\n"
+
+
+def _mode_line(ledgers: dict[str, dict[str, Any]]) -> str:
+    """The report's sentence on the build: quick, full or mixed (each chapter's mode is in the
+    Runs table)."""
+    mode = build_mode(ledgers)
+    if mode == "quick":
+        return ("This is the **quick build**: every chapter ran in quick mode (smaller samples, "
+                "fewer points on the scaling figures); `make book MODE=full` runs them all at "
+                "publication quality.")
+    if mode == "full":
+        return "This is the **full build**: every chapter ran in full mode."
+    if mode == "mixed":
+        return "This build **mixes modes**: the Runs table gives each chapter's."
+    return "No chapter recorded its mode."
+
+
+def build_mode(ledgers: dict[str, dict[str, Any]]) -> str:
+    """``quick`` or ``full`` when every executed chapter ran in that mode, else ``mixed``
+    ('' when no chapter recorded a mode)."""
+    modes = {ledger.get("mode") for ledger in ledgers.values() if ledger.get("mode")}
+    if not modes:
+        return ""
+    return modes.pop() if len(modes) == 1 else "mixed"
+
+
+def stage_build_mode(config_path, ledgers: dict[str, dict[str, Any]]) -> str:
+    """Write the build's mode into the staged ``_config.yml`` (Sphinx config
+    ``book_build_mode``, read by :mod:`book_toolchain.site_fixes`); returns the mode."""
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(config_path)
+    config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    mode = build_mode(ledgers)
+    config.setdefault("sphinx", {}).setdefault("config", {})["book_build_mode"] = mode
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return mode
 
 
 def _ref(label: str, labels: set[str]) -> str:
@@ -316,12 +387,13 @@ def theorem_index_page(ledgers: dict[str, dict[str, Any]], statements: list[Stat
             "and their kinds, the headline ratio (the largest ratio of measured value to bound "
             "among the bound and sharpness claims of the statement's own inequality), the "
             "strength that follows from it, the best ratio of the claims that check only a part "
-            "of the statement (with their number), and whether all claims hold."
+            "of the statement (with their number), and whether all claims hold. A statement's "
+            "number says its chapter (Theorem 6.1 is in chapter 6)."
         ),
         "",
-        ("| Chapter | Statement | Title | Claims by kind | Headline ratio | Strength | Parts "
+        ("| Statement | Title | Claims | Kinds | Headline ratio | Strength | Parts "
          "| Status |"),
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | ---: | --- | ---: | --- | --- | --- |",
     ]
     entries = strength_entries(ledgers)
     for s in statements:
@@ -334,11 +406,11 @@ def theorem_index_page(ledgers: dict[str, dict[str, Any]], statements: list[Stat
         else:
             status = "not checked numerically"
         lines.append(
-            f"| {{doc}}`{s.chapter}` | {ref} | {cell(s.title) or '—'} "
-            f"| {f'{len(checks)}: {kinds_summary(checks)}' if checks else '0'} | {headline_text(entry)} "
+            f"| {ref} | {cell(s.title) or '—'} | {len(checks)} "
+            f"| {kinds_summary(checks) if checks else '—'} | {headline_text(entry)} "
             f"| {'—' if entry is None else entry['status']} | {parts_text(entry)} | {status} |"
         )
     if not any(s.kind in INDEXED_KINDS for s in statements):
-        lines.append("| — | no statements yet | | | | | | |")
+        lines.append("| no statements yet | | | | | | | |")
     return "\n".join(lines) + "\n"
 

@@ -1,4 +1,4 @@
-"""Sphinx extension: fixes for JavaScript errors the browser check found in every page.
+"""Sphinx extension: the book's fixes and additions to every page of the website.
 
 Enable it in ``_config.yml``::
 
@@ -14,14 +14,19 @@ Enable it in ``_config.yml``::
    ``localStorage``; sphinx-book-theme has no ``default_mode`` option), and its script then
    logs ``console.error("Got invalid theme mode: . Resetting to auto.")``. An inline script,
    run before the theme's, sets the missing mode to ``auto``.
-3. Wide generated tables (the reproduction report's long quantity column) widened the whole
-   page, so it opened scrolled sideways; tables scroll inside the article instead. So do
-   display equations on a narrow screen (they are broken to fit the 790 px column at 1440 px),
-   never the page; print shows them whole, without scrollbars.
-4. Proof end marks (∎), which sphinx-proof does not draw, and a compact rerun box.
-5. ``{doc}`` links without explicit text read "Chapter 6", not the chapter's long title.
-6. Search without diacritics: a page that says "Grönwall" is also found by "Gronwall" (the
+3. ``site/book.css`` and ``site/book.js`` (served from ``_static``): the sidebar toggles work
+   at every width (the theme wired a hidden copy of each button, see book.js), wide tables and
+   displays scroll inside their own box with a visible cue, table captions and equation
+   numbers, proof end marks (∎), hover previews in the page's colours, a compact rerun box.
+4. ``{doc}`` links without explicit text read "Chapter 6", not the chapter's long title.
+5. Search without diacritics: a page that says "Grönwall" is also found by "Gronwall" (the
    folded spellings are added to the page as hidden text, which Sphinx's indexer reads).
+6. A proof's title: sphinx-proof writes "Proof." into every proof box; a chapter that names
+   the statement in a paragraph right before the box (``*Proof of {prf:ref}`thm-main`.*``)
+   gets that paragraph as the box's title instead of both ("Proof of Theorem 6.1. Proof.").
+7. The build's mode (config ``book_build_mode``: quick, full or mixed, written by the stage)
+   is said on the first page and in every page's footer, with the link to the book's PDF
+   (``book.pdf`` at the site's root, written by ``python -m book_toolchain.pdf``).
 """
 
 from __future__ import annotations
@@ -29,31 +34,35 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from pathlib import Path
 
 from docutils import nodes
 from sphinx import addnodes
+from sphinx.transforms import SphinxTransform
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import docname_join
 
 DEFAULT_MODE_JS = (
     'if (!document.documentElement.dataset.mode) document.documentElement.dataset.mode = "auto";'
 )
-
-
-SITE_CSS = """<style>
-.bd-article table { display: block; max-width: 100%; overflow-x: auto; }
-.bd-article mjx-container[display="true"] { max-width: 100%; overflow-x: auto; overflow-y: hidden; }
-div[class="proof admonition"] > :last-child::after {
-  content: "\\220E"; float: right; padding-left: 0.5em;
+SITE_DIR = Path(__file__).parent / "site"
+PDF_NAME = "book.pdf"
+BUILD_NOTES = {
+    "quick": (
+        "This is the <strong>quick build</strong>: every chapter ran in quick mode, with "
+        "smaller samples and fewer points on the scaling figures; every claim is checked all "
+        "the same. <code>make book MODE=full</code> builds the publication version."
+    ),
+    "full": (
+        "This is the <strong>full build</strong>: every chapter ran in full mode, at "
+        "publication quality."
+    ),
+    "mixed": (
+        "This build <strong>mixes modes</strong>: some chapters ran in quick mode, some in "
+        "full mode (the Reproduction report lists each chapter's mode)."
+    ),
 }
-.rerun-box { font-size: 0.85em; }
-.rerun-box pre { margin: 0.3em 0; padding: 0.4em 0.6em; }
-.rerun-box p { margin: 0.3em 0; }
-@media print {
-  .bd-article table, .bd-article mjx-container[display="true"] { overflow: visible !important; }
-  .rerun-box { display: none; }
-}
-</style>"""
+
 
 
 def _script_key(js) -> tuple:
@@ -72,8 +81,84 @@ def dedup_scripts(app, pagename, templatename, context, doctree) -> None:
     context["script_files"] = unique
 
 
-def add_site_css(app, pagename, templatename, context, doctree) -> None:
-    context["metatags"] = context.get("metatags", "") + SITE_CSS
+def add_static_path(app, config) -> None:
+    """Serve ``site/`` (book.css, book.js) from the built site's ``_static``."""
+    config.html_static_path = [*config.html_static_path, str(SITE_DIR)]
+
+
+def build_note(mode: str) -> str:
+    """HTML of the note that says which build this is (quick, full or mixed); '' if unknown."""
+    text = BUILD_NOTES.get(mode)
+    if text is None:
+        return ""
+    return f'<p class="build-note {html.escape(mode)}">{text}</p>'
+
+
+def add_build_note_and_pdf_link(app, pagename, templatename, context, doctree) -> None:
+    """The build note and the PDF link under the first page's title and in every footer."""
+    mode = app.config.book_build_mode
+    pdf = context["pathto"](PDF_NAME, 1) if "pathto" in context else PDF_NAME
+    link = f'<a class="book-pdf-link" href="{html.escape(pdf)}">The whole book as one PDF</a>'
+    note = build_note(mode)
+    short = {"quick": "Quick build", "full": "Full build", "mixed": "Mixed build"}.get(mode)
+    footer = context.get("theme_extra_footer") or ""
+    context["theme_extra_footer"] = (
+        footer + (f"<br>{short} · " if short else "<br>") + link.replace("book-pdf-link", "")
+    )
+    if pagename == app.config.root_doc and "body" in context:
+        body = context["body"]
+        cut = body.find("</h1>")
+        cut = cut + len("</h1>") if cut >= 0 else 0
+        context["body"] = body[:cut] + note + link + body[cut:]
+
+
+class ProofTitle(SphinxTransform):
+    """One title per proof: "*Proof of {prf:ref}`x`.*" right before a proof box replaces the
+    box's own "Proof."; every proof box's title is set in italics (class ``proof-title``)."""
+
+    default_priority = 500
+
+    def apply(self, **kwargs) -> None:
+        for box in list(self.document.findall(_is_proof_box)):
+            first = next(iter(box.findall(nodes.paragraph)), None)
+            if first is None or not first.children or not isinstance(first[0], nodes.Text):
+                continue
+            text = str(first[0])
+            if not text.startswith("Proof. "):
+                continue
+            title = nodes.emphasis("", "Proof.", classes=["proof-title"])
+            holder = box.parent  # sphinx-proof's proof_node around the admonition
+            before = _previous_sibling(holder)
+            if _is_proof_heading(before):
+                title = nodes.emphasis("", "", *before[0].children, classes=["proof-title"])
+                before.parent.remove(before)
+            first[0] = nodes.Text(text[len("Proof. ") :])
+            first.insert(0, nodes.Text(" "))
+            first.insert(0, title)
+
+
+def _is_proof_box(node) -> bool:
+    return isinstance(node, nodes.admonition) and "proof" in node["classes"] and (
+        node.parent is not None and type(node.parent).__name__ == "proof_node"
+    )
+
+
+def _previous_sibling(node):
+    parent = node.parent
+    if parent is None:
+        return None
+    index = parent.index(node)
+    return parent[index - 1] if index > 0 else None
+
+
+def _is_proof_heading(node) -> bool:
+    """A paragraph that is one emphasis starting "Proof of"."""
+    return (
+        isinstance(node, nodes.paragraph)
+        and len(node.children) == 1
+        and isinstance(node[0], nodes.emphasis)
+        and node[0].astext().startswith("Proof of ")
+    )
 
 
 class ChapterLinkText(SphinxPostTransform):
@@ -112,10 +197,15 @@ def add_folded_words(app, doctree, docname) -> None:
 
 
 def setup(app):
+    app.add_config_value("book_build_mode", "", "html", types=[str])
     app.add_js_file(None, body=DEFAULT_MODE_JS, priority=1)
+    app.add_css_file("book.css", priority=900)
+    app.add_js_file("book.js", loading_method="defer", priority=900)
+    app.connect("config-inited", add_static_path)
     # After the themes' own html-page-context handlers (default priority 500).
     app.connect("html-page-context", dedup_scripts, priority=900)
-    app.connect("html-page-context", add_site_css)
+    app.connect("html-page-context", add_build_note_and_pdf_link, priority=900)
+    app.add_transform(ProofTitle)
     app.add_post_transform(ChapterLinkText)
     app.connect("doctree-resolved", add_folded_words)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -29,6 +29,21 @@ window.__sitecheck = (() => {
   const PIPE_ROW = /^\s*\|(?:[^|\n]*\|){2,}\s*$/;
   const FIGURES = 'figure img, .figure img, .cell_output img, .output img';
   const FONT_PT = 10, MIN_FONT_PX = 9, DEFAULT_DPI = 100;
+  const MAX_CODE_SHARE = 0.15, MIN_CONTRAST = 4.5;
+  // A number as printed: 1,234.5, -0.25, 1.68e-02, 5.93 × 10⁴, 10⁻⁶ (the whole text of a cell).
+  const NUMBER = /^[−+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+−-]?\d+|\s*×\s*10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)?|10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)$/;
+  // e-notation, or a float with nine or more decimals ("1.000000000000"), in prose.
+  const RAW_NUMBER = /(?<![\w.])\d+(?:\.\d+)?[eE][+−-]?\d+(?![\w.])|(?<![\w.])\d+\.\d{9,}/g;
+  // What a Python repr looks like in an output cell.
+  const REPR = [
+    [/\{\s*['"][^'"\n]{1,60}['"]\s*:/, 'a printed dict'],
+    [/\[\s*(?:(?:'[^'\n]*'|"[^"\n]*"|-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*[,\]]|\(|\[)/, 'a printed list'],
+    [/\(\s*-?\d[\d.e+-]*\s*,\s*-?\d/, 'a printed tuple'],
+    [/\b(?:array|tensor|np\.float64|np\.int64|Parameter)\(/, 'a printed array or tensor'],
+    [/<[\w.]+ object at 0x[0-9a-f]+>/, 'an object repr'],
+    [/(?<![\w.])-?\d+\.\d{8,}(?:e[+-]?\d+)?/, 'a raw float'],
+  ];
+  const SECTION_NUMBER = /^\s*\d+(?:\.\d+)*\.?\s/;
   const dpiOf = new Map();  // image URL -> dpi from its PNG pHYs chunk (null: none)
   let scrolling = [0, 0];  // displays, those scrolling in their own container (last geometry)
 
@@ -91,6 +106,194 @@ window.__sitecheck = (() => {
   function clientBox(el) {
     const left = el.getBoundingClientRect().left + el.clientLeft;
     return {left, right: left + el.clientWidth};
+  }
+
+  const scrollsX = e => /auto|scroll/.test(getComputedStyle(e).overflowX);
+  const pageLabel = e => clip(e.textContent, 50);
+
+  // Number of text lines an element's content takes (rects grouped by their top edge).
+  function lines(el) {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    const tops = Array.from(range.getClientRects()).filter(r => r.width > 0 && r.height > 0)
+      .map(r => r.top).sort((a, b) => a - b);
+    const gap = 0.6 * parseFloat(getComputedStyle(el).fontSize || '16');
+    let n = tops.length ? 1 : 0;
+    for (let i = 1; i < tops.length; i++) if (tops[i] - tops[i - 1] > gap) n++;
+    return n;
+  }
+
+  // number_wrap: a table cell or a pasted number whose whole text is a number takes 1 line.
+  function numberWrap() {
+    const cells = all('article td, article th, article .pasted-text, article .num')
+      .filter(e => visible(e) && NUMBER.test(e.textContent.trim()));
+    return [cells.length, cells.filter(e => lines(e) > 1).map(e =>
+      `number broken across lines at ${innerWidth} px: ${JSON.stringify(e.textContent.trim())}`)];
+  }
+
+  // The box a table or a display scrolls in (itself or an ancestor inside the article).
+  function scrollBox(el) {
+    const top = article();
+    for (let e = el; e && e !== top && e !== document.body; e = e.parentElement)
+      if (scrollsX(e)) return e;
+    return null;
+  }
+  const wideThings = () => all('article table').filter(t => !t.closest('.highlight, .tippy-box'))
+    .concat(all('div.math, mjx-container[display="true"]')).filter(visible);
+
+  // table_columns (1440 px): every column of every table is in view without scrolling.
+  function tableColumns() {
+    const tables = all('article table').filter(t => visible(t) && !t.closest('.highlight'));
+    const bad = [];
+    for (const t of tables) {
+      const box = scrollBox(t) || article();
+      const right = clientBox(box).right;
+      const head = t.querySelector('thead tr') || t.querySelector('tr');
+      const hidden = head ? Array.from(head.children)
+        .filter(c => c.getBoundingClientRect().right > right + 1).map(pageLabel) : [];
+      if (box.scrollWidth > box.clientWidth + 1 || hidden.length)
+        bad.push(`table ${JSON.stringify(clip(t.querySelector('caption, tr') &&
+          t.querySelector('caption, tr').textContent, 60))} at ${innerWidth} px: ` +
+          `${box.scrollWidth} px wide in ${box.clientWidth} px, columns cut or hidden: ` +
+          `${hidden.length ? hidden.join(' | ') : '(the last one)'}`);
+    }
+    return [tables.length, bad];
+  }
+
+  // scroll_cue (390 px): a box that scrolls sideways shows that it does: a fading edge
+  // (mask-image) or a visible .scroll-hint right after it.
+  function scrollCue() {
+    const boxes = Array.from(new Set(wideThings().map(scrollBox).filter(Boolean)));
+    const over = boxes.filter(b => b.scrollWidth > b.clientWidth + 1);
+    return [boxes.length, over.filter(b => {
+      const cs = getComputedStyle(b);
+      const mask = [cs.maskImage, cs.webkitMaskImage].some(m => m && m !== 'none');
+      const hint = b.nextElementSibling;
+      return !(mask || (hint && hint.classList.contains('scroll-hint') && visible(hint)));
+    }).map(b => `${name(b)} scrolls sideways at ${innerWidth} px (${b.scrollWidth} px in ` +
+      `${b.clientWidth} px) without a scroll cue: ${JSON.stringify(clip(b.textContent, 60))}`)];
+  }
+
+  // code_share (1440 px, before any "show code" toggle is opened): visible code cells take at
+  // most MAX_CODE_SHARE of the article's height.
+  function codeShare() {
+    const top = article(), height = top.getBoundingClientRect().height;
+    const code = all('.cell_input', top).filter(visible)
+      .reduce((sum, c) => sum + c.getBoundingClientRect().height, 0);
+    const share = height > 0 ? code / height : 0;
+    return {share, check: [1, share > MAX_CODE_SHARE ? [`visible code is ` +
+      `${(100 * share).toFixed(1)}% of the page's height (at most ${100 * MAX_CODE_SHARE}%)`] : []]};
+  }
+
+  // repr_output: no output cell shows a Python repr (a dict, list, tuple, array, raw float).
+  function reprOutput() {
+    const outs = all('.cell_output pre, .output pre')
+      .filter(o => visible(o) && !o.closest('.stderr'));
+    return [outs.length, outs.flatMap(o => {
+      const hit = REPR.find(([re]) => re.test(o.textContent));
+      return hit ? [`${hit[1]} in an output cell: ${JSON.stringify(clip(
+        o.textContent.match(hit[0])[0] + ' … ' + o.textContent, 90))}`] : [];
+    })];
+  }
+
+  // heading_number: a heading's own text does not start with a number after its section number.
+  function headingNumber() {
+    const hs = all('article h1, article h2, article h3, article h4, article h5, article h6');
+    return [hs.length, hs.flatMap(h => {
+      const t = h.textContent.replace(/[#¶]\s*$/, '').trim();
+      return /^\d+(?:\.\d+)*\.?\s+\d+[.)]\s/.test(t) ? [`heading numbered twice: ${JSON.stringify(clip(t))}`] : [];
+    })];
+  }
+
+  // proof_title: a proof box is not titled twice ("Proof of Theorem 6.1." then "Proof.").
+  function proofTitle() {
+    const boxes = all('div.proof.admonition').filter(d => /^\s*Proof\b/.test(d.textContent));
+    return [boxes.length, boxes.flatMap(d => {
+      const prev = d.previousElementSibling, own = d.textContent.trim();
+      const twice = /^Proof of [^\n]*?\.\s+Proof\./.test(own) ||
+        (prev && /^\s*Proof( of\b.*)?\.\s*$/.test(prev.textContent) && /^Proof\./.test(own));
+      return twice ? [`proof titled twice: ${JSON.stringify(clip((prev ? prev.textContent + ' ' : '') + own, 70))}`] : [];
+    })];
+  }
+
+  // caption_code: captions show words and numbers, not code (no <code> in a caption).
+  function captionCode() {
+    const CAPS = 'figcaption, caption, .caption, .caption-text';
+    const caps = all(CAPS).filter(c => !c.parentElement.closest(CAPS));
+    return [caps.length, caps.flatMap(c => c.querySelector('code')
+      ? [`code in a caption: ${JSON.stringify(clip(c.querySelector('code').textContent, 40))} in ` +
+         `${JSON.stringify(clip(c.textContent, 80))}`] : [])];
+  }
+
+  // table_caption: on a numbered page every table has a numbered caption ("Table 3.1: …").
+  function tableCaption(h1) {
+    const tables = all('article table').filter(t => visible(t) && !t.closest('.highlight'));
+    if (!SECTION_NUMBER.test(h1)) return [0, []];
+    return [tables.length, tables.filter(t => !t.querySelector('caption .caption-number'))
+      .map(t => `table without a numbered caption: ${JSON.stringify(clip(t.textContent, 70))}`)];
+  }
+
+  // Contrast of text on what is behind it (WCAG 2 ratio), backgrounds composited upwards.
+  function rgba(s) {
+    const m = (s || '').match(/rgba?\(([^)]+)\)/);
+    if (!m) return [0, 0, 0, 0];
+    const v = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number);
+    return [v[0], v[1], v[2], v.length > 3 ? v[3] : 1];
+  }
+  function over(top, bottom) {  // top composited over an opaque bottom
+    const a = top[3];
+    return [0, 1, 2].map(i => top[i] * a + bottom[i] * (1 - a)).concat([1]);
+  }
+  function backgroundOf(el) {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) layers.push(c);
+      if (c[3] >= 1) break;
+    }
+    let bg = [255, 255, 255, 1];
+    for (const c of layers.reverse()) bg = over(c, bg);
+    return bg;
+  }
+  function luminance(c) {
+    const [r, g, b] = c.slice(0, 3).map(v => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  }
+  function contrast(el) {
+    const bg = backgroundOf(el), fg = over(rgba(getComputedStyle(el).color), bg);
+    const [a, b] = [luminance(fg), luminance(bg)].sort((x, y) => y - x);
+    return (a + 0.05) / (b + 0.05);
+  }
+
+  // hover_contrast: the hover previews (tippy) of up to three references: all their text at
+  // least MIN_CONTRAST against what is behind it.
+  async function hoverContrast() {
+    const refs = all('a[href]').filter(a => a._tippy).slice(0, 3);
+    const bad = [];
+    for (const a of refs) {
+      a._tippy.show();
+      await frames();
+      await sleep(30);
+      const box = a._tippy.popper.querySelector('.tippy-box') || a._tippy.popper;
+      const texts = Array.from(box.querySelectorAll('*')).filter(e => visible(e) &&
+        Array.from(e.childNodes).some(n => n.nodeType === 3 && n.data.trim()) &&
+        !e.closest('mjx-container'));
+      for (const e of texts) {
+        const ratio = contrast(e);
+        if (ratio < MIN_CONTRAST) {
+          bad.push(`hover preview of ${JSON.stringify(clip(a.textContent, 30))}: text ` +
+            `${JSON.stringify(clip(e.textContent, 40))} has contrast ${ratio.toFixed(2)} ` +
+            `(at least ${MIN_CONTRAST})`);
+          break;
+        }
+      }
+      a._tippy.hide();
+      a._tippy.unmount && a._tippy.unmount();
+    }
+    return [refs.length, bad];
   }
 
   // Why a display does not sit in the page (null when it does); see "display_1440/390".
@@ -163,10 +366,13 @@ window.__sitecheck = (() => {
 
   // What the Python side needs of a page at the wide viewport, and the in-page checks.
   // Closed <details> are opened first: a reader sees their content after one click.
+  let opened = [];
   async function collect() {
-    for (const d of all('details:not([open])')) d.open = true;
+    const before = codeShare();
+    opened = all('details:not([open])');
+    for (const d of opened) d.open = true;
     await frames();
-    const h1 = document.querySelector('main h1, article h1, h1');
+    const h1 = document.querySelector('article h1') || document.querySelector('main h1, h1');
     const out = {title: document.title || '', h1: h1 ? clip(h1.textContent.replace(/[#¶]\s*$/, ''), 200) : ''};
     out.links = all('a[href], area[href]')
       .map(a => ({href: a.href, raw: a.getAttribute('href'), text: clip(a.textContent, 60)}));
@@ -187,6 +393,8 @@ window.__sitecheck = (() => {
       .map(i => `image without alt text: ${i.getAttribute('src')}`);
 
     const checks = out.checks = {};
+    out.codeShare = before.share;
+    checks.code_share = before.check;
     const maths = all('.math').filter(e => !e.parentElement || !e.parentElement.closest('.math'));
     const untypeset = maths.filter(e => !e.querySelector('mjx-container'));
     checks.math = [maths.length, all('mjx-merror, [data-mjx-error]')
@@ -222,15 +430,33 @@ window.__sitecheck = (() => {
     checks.stderr = [outputs.length, stderr.length ? [`${stderr.length} stderr output box(es), ` +
       `e.g. ${JSON.stringify(clip(stderr[0].textContent, 100))}`] : []];
     Object.assign(checks, geometry(false));
+    checks.table_columns = tableColumns();
+    checks.number_wrap = numberWrap();
+    checks.repr_output = reprOutput();
+    checks.caption_code = captionCode();
+    checks.table_caption = tableCaption(out.h1);
+    checks.raw_number = textCheck(textBlocks(NOT_PROSE), RAW_NUMBER, 'e-notation or a raw float');
+    checks.heading_number = headingNumber();
+    checks.proof_title = proofTitle();
+    checks.hover_contrast = await hoverContrast();
     return out;
   }
+
+  // Back to what a reader sees first (for a screenshot), and open again.
+  async function closeOpened() { for (const d of opened) d.open = false; await frames(); }
+  async function reopen() { for (const d of opened) d.open = true; await frames(); }
 
   // The phone-width checks, after the viewport changed; figures below the font size counted.
   async function atViewport() {
     await frames();
     window.scrollTo(0, 0);
+    if (window.__bookMarkScroll) window.__bookMarkScroll();  // the site's own cue, up to date
+    await frames();
     const [n, small] = await figures();
     const checks = geometry(true);
+    checks.scroll_cue = scrollCue();
+    const wraps = numberWrap();
+    checks.number_wrap = [0, wraps[1]];  // counted once, at 1440 px
     return {checks, figures: [n, small.length], scrolling};
   }
 
@@ -246,5 +472,28 @@ window.__sitecheck = (() => {
     return {count: 0, first: 'no search results after 10 s'};
   }
 
-  return {ready, collect, atViewport, search};
+  // Navigation: is the site's table of contents (primary) or the page's (secondary) on screen?
+  function shown(selector) {
+    return all(selector).some(e => {
+      if (!e.checkVisibility || !e.checkVisibility({visibilityProperty: true, opacityProperty: true}))
+        return false;
+      const r = e.getBoundingClientRect();
+      return r.width > 20 && r.height > 20 && r.right > 10 && r.left < innerWidth - 10 &&
+        r.bottom > 0 && r.top < innerHeight;
+    });
+  }
+  const PRIMARY = '.bd-docs-nav, nav.bd-links, .bd-sidebar-primary .sidebar-primary-items__middle';
+  const SECONDARY = '.bd-toc-nav, #pst-page-toc-nav, .page-toc';
+  function nav() {
+    const has = sel => all(sel).length > 0;
+    const toggle = sel => all(sel).filter(b => visible(b) && b.getBoundingClientRect().width > 0);
+    return {
+      themed: has('#pst-primary-sidebar') || has('.bd-sidebar-primary'),
+      hasToc: all(SECONDARY).some(e => e.querySelector('a')),
+      primary: shown(PRIMARY), secondary: shown(SECONDARY),
+      primaryToggle: toggle('.primary-toggle').length, secondaryToggle: toggle('.secondary-toggle').length,
+    };
+  }
+
+  return {ready, collect, closeOpened, reopen, atViewport, search, nav};
 })();

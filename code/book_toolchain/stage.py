@@ -177,6 +177,9 @@ def stage_book(project: Project) -> Stage:
     ]
     statements = find_statements(project, report_chapters)
     ledgers = {name: project.ledger(name) for name in report_chapters}
+    from .pages import stage_build_mode  # the site says quick, full or mixed
+
+    stage_build_mode(out / "_config.yml", ledgers)
     for page in GENERATED_PAGES:
         if f"chapters/{page}" in wanted:
             present.add(f"chapters/{page}")

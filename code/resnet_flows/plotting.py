@@ -1,36 +1,107 @@
 """Plotting helpers shared by the chapters (matplotlib only; imported by chapters, not by the
-math modules)."""
+math modules): the book's house style for figures."""
 
 from __future__ import annotations
 
-import numpy as np
+import warnings
 
-__all__ = ["BOOK_RC", "COLUMN_INCHES", "book_figure", "budget_bars", "draw_kuhn_triangulation",
-           "grid_lines"]
+import numpy as np
+from matplotlib.figure import Figure
+
+__all__ = ["BOOK_RC", "COLUMN_INCHES", "COLUMN_PX", "MIN_TEXT_PX", "BookFigure",
+           "IllegibleFigureWarning", "book_figure", "budget_bars", "draw_kuhn_triangulation",
+           "grid_lines", "smallest_text_px"]
 
 # The book's text column is 790 px wide at a 1440 px window. At 100 dpi a figure 7.8 in wide is
-# a 780 px PNG shown at 100 %, so its 8.5 pt tick labels are 12 px on screen (readable >= 9 px).
+# a 780 px figure shown at 100 %, so its 9 pt tick labels are 12.5 px on screen. Figures are
+# drawn at 2x (the notebook's "retina" format: a 1560 px PNG shown 780 px wide), sharp on
+# high-resolution screens.
 COLUMN_INCHES = 7.8
+COLUMN_PX = 790
+MIN_TEXT_PX = 9.0  # no text in a figure below this at column width (1440 px window)
 BOOK_RC = {
     "figure.dpi": 100,
     "savefig.dpi": 100,
-    "font.size": 9,
-    "axes.titlesize": 9.5,
-    "axes.labelsize": 9,
-    "legend.fontsize": 8.5,
-    "xtick.labelsize": 8.5,
-    "ytick.labelsize": 8.5,
+    "font.size": 9.5,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9.5,
+    "legend.fontsize": 9,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
     "figure.constrained_layout.use": True,
 }
 
 
+class IllegibleFigureWarning(UserWarning):
+    """A figure has text below :data:`MIN_TEXT_PX` at column width (the book's browser check
+    fails a page that shows this warning: it is a stderr box)."""
+
+
+def smallest_text_px(fig, renderer=None, column_px: float = COLUMN_PX):
+    """``(px, text)``: the smallest visible text of ``fig`` in CSS pixels when the figure, cut to
+    its tight bounding box as the notebook shows it, is displayed at most ``column_px`` wide at
+    its nominal dpi; ``(inf, "")`` for a figure without text."""
+    renderer = renderer or fig.canvas.get_renderer()
+    width_px = fig.get_tightbbox(renderer).width * fig.dpi
+    scale = min(1.0, column_px / width_px) if width_px > 0 else 1.0
+    smallest = (float("inf"), "")
+    for text in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text")):
+        if not (text.get_visible() and text.get_text().strip()):
+            continue
+        if not all(a.get_visible() for a in _ancestors(text)):
+            continue
+        px = text.get_fontsize() * fig.dpi / 72.0 * scale
+        if px < smallest[0]:
+            smallest = (px, text.get_text())
+    return smallest
+
+
+def _ancestors(artist):
+    parent = getattr(artist, "axes", None)
+    return [parent] if parent is not None else []
+
+
+class BookFigure(Figure):
+    """A figure that checks, each time it is drawn, that no text is smaller than
+    :data:`MIN_TEXT_PX` at column width, and warns (:class:`IllegibleFigureWarning`) if so."""
+
+    def draw(self, renderer):
+        super().draw(renderer)
+        px, text = smallest_text_px(self, renderer)
+        if px < MIN_TEXT_PX:
+            # warn_explicit: the notebook's stderr box names no file of this machine
+            warnings.warn_explicit(
+                f"figure text {text!r} is {px:.1f} px at column width, below {MIN_TEXT_PX:g} px:"
+                " make the font larger or the figure narrower",
+                IllegibleFigureWarning, filename="book figure", lineno=0,
+            )
+
+
+def _retina_inline() -> None:
+    """In a notebook, figures at 2x pixel density (shown at their nominal size)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):  # a terminal IPython shows no PNGs
+        return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("retina")
+
+
 def book_figure(nrows: int = 1, ncols: int = 1, height: float | None = None, **subplots_kwargs):
-    """``plt.subplots`` sized for the book's column: ``COLUMN_INCHES`` wide at 100 dpi, fonts
-    from :data:`BOOK_RC` (constrained layout), ``height`` inches high (default 2.9 per row)."""
+    """``plt.subplots`` in the book's house style: ``COLUMN_INCHES`` wide at 100 dpi, drawn at
+    2x in a notebook, fonts from :data:`BOOK_RC` (constrained layout), ``height`` inches high
+    (default 2.9 per row); a :class:`BookFigure`, which warns if any text ends up smaller than
+    :data:`MIN_TEXT_PX` at column width."""
     import matplotlib.pyplot as plt
 
     plt.rcParams.update(BOOK_RC)
+    _retina_inline()
     height = 2.9 * nrows if height is None else height
+    subplots_kwargs.setdefault("FigureClass", BookFigure)
     return plt.subplots(nrows, ncols, figsize=(COLUMN_INCHES, height), **subplots_kwargs)
 
 
