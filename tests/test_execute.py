@@ -1,13 +1,19 @@
 """Chapter execution on the fixture book: parameters, checks before work, the cache, failures."""
 
 import json
+import os
+import signal
 import time
+import uuid
+from datetime import datetime, timedelta
 
 import pytest
 
 from book_toolchain import build, execute
 from book_toolchain.project import Project
-from fixture_book import ledger, make_book
+from fixture_book import ledger, make_book, marked, start_build, wait_for_kernel
+
+SLOW = "02_not_written_yet"  # the slow fixture chapter, in the place the fixture toc keeps
 
 
 def run(root, *argv):
@@ -133,3 +139,46 @@ def test_code_changes_invalidate_the_stamp(book, monkeypatch):
 )
 def test_parameter_values_are_parsed(text, value):
     assert execute.parse_value(text) == value
+
+
+def test_ctrl_c_stops_a_run_with_one_line_and_keeps_the_last_good_run(tmp_path):
+    book = make_book(tmp_path / "book", **{SLOW: "slow.md"})
+    assert run(book, "chapter", SLOW, "-p", "pause", "0", "--no-render") == 0
+    executed = book / "_build" / "executed" / f"{SLOW}.ipynb"
+    good = executed.read_bytes()
+    marker = uuid.uuid4().hex
+    running = start_build(book, "chapter", SLOW, "-p", "pause", "60", marker=marker)
+    wait_for_kernel(book, SLOW, running, marker)
+    time.sleep(1)  # into the first cell
+    os.killpg(running.pid, signal.SIGINT)  # Ctrl-C in the terminal
+    out, err = running.communicate(timeout=30)
+    assert running.returncode == 130
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("interrupted while executing: "), err
+    assert "Traceback" not in out + err
+    assert executed.read_bytes() == good and ledger(book, SLOW)["parameters"]["pause"] == 0
+    assert (book / "_build" / "locks" / f"{SLOW}.lock").read_text() == ""  # released
+    assert not (book / "_build" / "running" / SLOW).exists()
+    assert marked(marker) == []  # no kernel or child left behind
+
+
+def test_chapters_run_side_by_side_and_a_failure_spares_the_others(tmp_path, capsys):
+    book = make_book(tmp_path / "book", **{SLOW: "slow.md", "03_violated": "violated.md"})
+    assert run(book, "all", "--no-render", "-j", "3") == 1
+    err = capsys.readouterr().err
+    assert "chapter 03_violated failed" in err and "ClaimViolated" in err
+    assert "01_good" not in err and SLOW not in err
+    for name in ("01_good", SLOW):  # published whole, with their own ledgers
+        recorded = ledger(book, name)
+        assert recorded["chapter"] == name and recorded["jobs"] == 3
+        assert [c["holds"] for c in recorded["claims"]] == [True]
+    assert not (book / "_build" / "claims" / "03_violated.json").exists()
+    assert (book / "_build" / "failed" / "03_violated.json").exists()
+    # side by side: the fast chapter ran while the slow one paused
+    spans = {}
+    for name in ("01_good", SLOW):
+        recorded = ledger(book, name)
+        start = datetime.fromisoformat(recorded["started"])
+        spans[name] = (start, start + timedelta(seconds=recorded["elapsed_s"]))
+    assert spans["01_good"][0] <= spans[SLOW][1] and spans[SLOW][0] <= spans["01_good"][1]
+    assert Project(book).measurements()[SLOW]["quick"]["jobs"] == 3
