@@ -367,6 +367,11 @@ def longest_first(project: Project, jobs_list: list[Job]) -> list[Job]:
     return sorted(jobs_list, key=key)
 
 
+def say(text: str) -> None:
+    """Print a line; in a terminal first clear the line, where a progress bar may stand."""
+    print(("\r\x1b[K" if sys.stdout.isatty() else "") + text, flush=True)
+
+
 def chapter_line(project: Project, run: Run) -> str:
     """One line: time, claims and peak memory of a run (or why it did not execute)."""
     if run.cached:
@@ -452,13 +457,13 @@ def execute_chapters(
                         run = future.result()
                     except BuildError as error:
                         failures.append(str(error))
-                        print(f"{tag}: FAILED", flush=True)
+                        say(f"{tag}: FAILED")
                         for other in pending:
                             other.cancel()
                         continue
                     runs_done.append(run)
                     reasons = "" if force else f" ({', '.join(why[job.name])})"
-                    print(f"{tag}{reasons}: {chapter_line(project, run)}", flush=True)
+                    say(f"{tag}{reasons}: {chapter_line(project, run)}")
         except KeyboardInterrupt:
             locks.STOP.set()  # workers waiting for the book lock give up
             for other in pending:
