@@ -47,6 +47,7 @@ def test_parameters_reach_the_chapter(book):
     ("argv", "message"),
     [
         (["-p", "eps", "1e-3"], "has no parameter 'eps'; its parameters: mode, seed, scale"),
+        (["-p", "scale", "inf"], "parameter 'scale' accepts float > 0, got inf (not a finite"),
         (["-p", "scale", "-5"], "parameter 'scale' accepts float > 0, got -5"),
         (["--seed", "-1"], "parameter 'seed' accepts int >= 0, got -1"),
     ],
@@ -182,3 +183,9 @@ def test_chapters_run_side_by_side_and_a_failure_spares_the_others(tmp_path, cap
         spans[name] = (start, start + timedelta(seconds=recorded["elapsed_s"]))
     assert spans["01_good"][0] <= spans[SLOW][1] and spans[SLOW][0] <= spans["01_good"][1]
     assert Project(book).measurements()[SLOW]["quick"]["jobs"] == 3
+
+
+def test_a_name_that_is_not_a_chapter_is_refused(book, capsys):
+    assert run(book, "chapter", "../chapters/01_good", "--no-render") == 1
+    assert "no chapter '../chapters/01_good'" in capsys.readouterr().err
+    assert not (book / "_build" / "chapters").exists()  # no lock file written beside _build/locks

@@ -110,9 +110,9 @@ def has_code(notebook) -> bool:
 def prepare(project: Project, name: str, parameters: dict[str, Any], notebook=None) -> Job:
     """The chapter's job, after checking ``parameters`` against its declaration."""
     source = project.source(name)
-    if not source.exists():
+    if name not in project.chapter_names():  # a path such as ../x names no chapter
         known = ", ".join(project.chapter_names()) or "none"
-        raise BuildError(f"no chapter {name!r}: {source} does not exist (chapters: {known})")
+        raise BuildError(f"no chapter {name!r}: {source} is not a chapter (chapters: {known})")
     if notebook is None:
         notebook = read_chapter(source)
     job = Job(name, notebook, dict(parameters))

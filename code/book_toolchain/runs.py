@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .project import Project, read_json, write_json
+from .project import BuildError, Project, read_json, write_json
 
 RECORD = "run.json"
 
@@ -37,8 +37,14 @@ def run_dir(project: Project, name: str, identifier: str) -> Path:
 
 
 def read_record(path: Path) -> dict[str, Any]:
+    """A kept run's record; ``{}`` (said once, with what to do) when it is not readable: a
+    kept run is never needed, the chapter can run again."""
     fix = f"delete the kept run {path.parent} (make chapter runs it again)"
-    record = read_json(path, fix, {})
+    try:
+        record = read_json(path, fix, {})
+    except BuildError as error:
+        print(f"notice: {error}", flush=True)
+        return {}
     return record if isinstance(record, dict) else {}
 
 
