@@ -24,6 +24,25 @@ def make_book(root: Path, **extra_chapters: str) -> Path:
     return root
 
 
+def run(root: Path, *argv: str) -> int:
+    """``python -m book_toolchain.build --root root argv``, in this process."""
+    from book_toolchain import build
+
+    return build.main(["--root", str(root), *argv])
+
+
+def hold_lock_elsewhere(root: Path, call: str) -> subprocess.Popen:
+    """Another process that enters ``locks.<call>`` on the project at ``root`` and holds it
+    (for a minute) once it has printed ``held``."""
+    script = ("import time; from pathlib import Path; from book_toolchain import locks;"
+              "from book_toolchain.project import Project;"
+              f"project = Project(Path({str(root)!r}));"
+              f"hold = locks.{call}; hold.__enter__(); print('held', flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
 def ledger(root: Path, chapter: str) -> dict:
     return json.loads((root / "_build" / "claims" / f"{chapter}.json").read_text())
 

@@ -3,8 +3,7 @@ during a chapter run, a killed run's lock."""
 
 import os
 import signal
-import subprocess
-import sys
+import threading
 import time
 import uuid
 
@@ -13,7 +12,15 @@ import pytest
 
 from book_toolchain import build, locks
 from book_toolchain.project import Project
-from fixture_book import ledger, make_book, marked, start_build, wait_for_kernel
+from fixture_book import (
+    hold_lock_elsewhere,
+    ledger,
+    make_book,
+    marked,
+    run,
+    start_build,
+    wait_for_kernel,
+)
 
 # The fixture toc lists chapters/02_not_written_yet: the slow fixture chapter takes its place.
 SLOW = "02_not_written_yet"
@@ -22,10 +29,6 @@ SLOW = "02_not_written_yet"
 @pytest.fixture
 def book(tmp_path):
     return make_book(tmp_path / "book", **{SLOW: "slow.md"})
-
-
-def run(root, *argv):
-    return build.main(["--root", str(root), *argv])
 
 
 def injected(root, chapter) -> str:
@@ -101,14 +104,8 @@ def test_a_killed_run_leaves_its_lock_to_the_next_run_which_says_so(book, capsys
 
 def test_the_book_lock_waits_saying_for_whom(tmp_path, capsys):
     project = Project(tmp_path)
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         ("import sys, time; from pathlib import Path; from book_toolchain import locks;"
-          "from book_toolchain.project import Project;"
-          f"cm = locks.book_lock(Project(Path({str(tmp_path)!r})), 'render'); cm.__enter__();"
-          "print('held', flush=True); time.sleep(1.5)")],
-        stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "held"
+    holder = hold_lock_elsewhere(tmp_path, "book_lock(project, 'render')")
+    threading.Timer(1.0, holder.kill).start()
     started = time.time()
     with locks.book_lock(project, "render"):
         assert time.time() - started > 0.5
@@ -130,14 +127,7 @@ def test_chapter_locks_are_reentrant_in_a_process_and_released_empty(tmp_path):
 
 def test_a_lock_whose_holder_was_killed_is_taken_over(tmp_path, capsys):
     project = Project(tmp_path)
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         ("import time; from pathlib import Path; from book_toolchain import locks;"
-          "from book_toolchain.project import Project;"
-          f"cm = locks.chapter_locks(Project(Path({str(tmp_path)!r})), ['01_a']); cm.__enter__();"
-          "print('held', flush=True); time.sleep(60)")],
-        stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "held"
+    holder = hold_lock_elsewhere(tmp_path, "chapter_locks(project, ['01_a'])")
     refused = pytest.raises(locks.LockHeld, match=f"01_a is already running, pid {holder.pid}")
     with refused, locks.chapter_locks(project, ["01_a"]):
         pass

@@ -5,14 +5,10 @@ import json
 
 import pytest
 
-from book_toolchain import build, runs
+from book_toolchain import runs
 from book_toolchain.cache import digest_data
 from book_toolchain.project import BuildError, Project
-from fixture_book import ledger, make_book
-
-
-def run(root, *argv):
-    return build.main(["--root", str(root), *argv])
+from fixture_book import ledger, make_book, run
 
 
 @pytest.fixture
