@@ -215,6 +215,7 @@ def run_all(project: Project, args, book: dict) -> None:
     with locks.chapter_locks(project, names):
         plan = book_parameters(project, names, book, args.force)
         execute_chapters(project, names, plan, args.force, args.jobs, per_chapter=True)
+    report_unpublished(project, names, book["mode"])
     ACTIVITY["now"] = "rendering"
     with locks.book_lock(project, "render"):
         if not args.no_render:
@@ -223,7 +224,6 @@ def run_all(project: Project, args, book: dict) -> None:
             else:
                 print("the website is up to date: not rendered again", flush=True)
         run_gate(project)
-    report_unpublished(project, names, book["mode"])
 
 
 def run_chapter(project: Project, args, parameters: dict) -> None:
@@ -245,10 +245,13 @@ def run_chapter(project: Project, args, parameters: dict) -> None:
             print(f"{name}: {job.run_id} is the book's run of {name}"
                   + ("" if book_default else " (make book keeps it; PUBLISH=1 without "
                      "parameters goes back to the book's own)"), flush=True)
-        elif job.differs or job.mode != "quick":
-            print(f"{name}: kept as {runs.run_dir(project, name, job.run_id)}; the next make "
-                  f"book goes back to the book's parameters unless it is published: "
-                  f"{chapter_command(name, job.parameters)}", flush=True)
+        else:
+            chosen = runs.choices(project).get(name)
+            book_run = chosen["id"] if chosen else "quick-default"
+            if job.run_id != book_run:
+                print(f"{name}: kept as {runs.run_dir(project, name, job.run_id)}; the next "
+                      f"make book goes back to {book_run} unless this run is published: "
+                      f"{chapter_command(name, job.parameters)}", flush=True)
     if args.no_render:
         return
     never_run = [n for n in project.chapter_names()

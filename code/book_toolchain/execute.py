@@ -209,7 +209,7 @@ def run_papermill(project: Project, job: Job, stamp: dict[str, str], jobs: int,
         "PYTHONHASHSEED": "0",
     }
     if jobs > 1:  # kernels side by side: as many threads each as there are cores for it
-        threads = str(max(1, (os.cpu_count() or 1) // jobs))
+        threads = str(max(1, default_jobs() // jobs))
         env.update({k: os.environ.get(k, threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")})
     result_path = running / "result.json"
     job_file = {
