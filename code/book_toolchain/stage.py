@@ -62,14 +62,12 @@ def rerun_box(name: str, ledger: dict[str, Any], timings: dict[str, Any]) -> str
     times = []
     for m in ("quick", "full"):
         measured = timings.get(m)
-        measured = measured if isinstance(measured, dict) or measured is None else {
-            "seconds": measured}
-        if m == mode and ledger.get("elapsed_s"):
-            measured = ledger
-            seconds = ledger["elapsed_s"]
-        else:
-            seconds = (measured or {}).get("seconds")
-        under = measured_under(measured or {})
+        if not isinstance(measured, dict):
+            measured = {} if measured is None else {"seconds": measured}
+        if m == mode and ledger.get("elapsed_s"):  # this page's own run
+            measured = {"seconds": ledger["elapsed_s"], "load_1min": ledger.get("load_1min"),
+                        "jobs": ledger.get("jobs")}
+        seconds, under = measured.get("seconds"), measured_under(measured)
         if m == mode:
             times.append(f"{m} mode {format_seconds(seconds)} (this page"
                          + (f", {under})" if under else ")"))
