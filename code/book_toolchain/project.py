@@ -124,8 +124,8 @@ class Project:
             ) from None
 
     def measurements(self) -> dict[str, dict[str, dict]]:
-        """Chapter → mode → ``{"seconds", "peak_rss_mb", "measured", "load_1min"}``: the
-        committed measurements, overridden by those of this build tree."""
+        """Chapter → mode → ``{"seconds", "peak_rss_mb", "measured", "load_1min", "jobs"}``:
+        the committed measurements, overridden by those of this build tree."""
         merged: dict[str, dict[str, dict]] = {}
         for path in (self.committed_timings_path, self.timings_path):
             for chapter, modes in read_timings(path).items():
