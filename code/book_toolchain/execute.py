@@ -137,11 +137,6 @@ def prepare(project: Project, name: str, parameters: dict[str, Any], notebook=No
     return job
 
 
-def load_chapter(project: Project, name: str, parameters: dict[str, Any]):
-    """The chapter's notebook, after checking ``parameters`` against its declaration."""
-    return prepare(project, name, parameters).notebook
-
-
 def measurement_of(result: dict[str, Any], jobs: int) -> dict[str, Any]:
     """Run time and peak kernel memory with what they were measured under: the load of the
     machine when the run ended and how many chapters ran at once."""
