@@ -1,13 +1,19 @@
 """Chapter execution on the fixture book: parameters, checks before work, the cache, failures."""
 
 import json
+import os
+import signal
 import time
+import uuid
+from datetime import datetime, timedelta
 
 import pytest
 
 from book_toolchain import build, execute
 from book_toolchain.project import Project
-from fixture_book import ledger, make_book
+from fixture_book import ledger, make_book, marked, start_build, wait_for_kernel
+
+SLOW = "02_not_written_yet"  # the slow fixture chapter, in the place the fixture toc keeps
 
 
 def run(root, *argv):
@@ -41,6 +47,7 @@ def test_parameters_reach_the_chapter(book):
     ("argv", "message"),
     [
         (["-p", "eps", "1e-3"], "has no parameter 'eps'; its parameters: mode, seed, scale"),
+        (["-p", "scale", "inf"], "parameter 'scale' accepts float > 0, got inf (not a finite"),
         (["-p", "scale", "-5"], "parameter 'scale' accepts float > 0, got -5"),
         (["--seed", "-1"], "parameter 'seed' accepts int >= 0, got -1"),
     ],
@@ -64,7 +71,6 @@ def test_a_failed_rerun_keeps_the_last_good_run(book, capsys):
             build_dir / "executed" / "01_good.stamp.json",
             build_dir / "claims" / "01_good.json",
             build_dir / "timings.json",
-            book / "book_timings.json",
         )
     }
     capsys.readouterr()
@@ -86,32 +92,33 @@ def test_a_failed_rerun_keeps_the_last_good_run(book, capsys):
     assert not failed.exists()
 
 
-def test_timings_record_time_and_peak_memory_committed_only_for_the_books_parameters(book):
+def test_timings_record_time_memory_load_and_parallelism_and_never_dirty_the_tree(book):
     assert run(book, "chapter", "01_good", "--no-render", "-p", "scale", "0.5") == 0
-    assert not (book / "book_timings.json").exists()  # not the book's parameters
+    assert Project(book).measurements() == {}  # not the chapter's own parameters
+    assert run(book, "all", "--no-render", "-j", "2") == 0
     measured = Project(book).measurements()["01_good"]["quick"]
     assert measured["seconds"] > 0 and 20 < measured["peak_rss_mb"] < 4000
-    assert run(book, "chapter", "01_good", "--no-render", "--no-record-timings") == 0
-    assert not (book / "book_timings.json").exists()  # make test's runs are not recorded
-    assert run(book, "chapter", "01_good", "--no-render") == 0
+    assert measured["jobs"] == 2 and measured["load_1min"] >= 0
+    assert not (book / "book_timings.json").exists()  # make book, make test: the tree is clean
+    assert run(book, "timings", "--commit") == 0  # make timings
     committed = json.loads((book / "book_timings.json").read_text())
-    assert set(committed["01_good"]["quick"]) == {"seconds", "peak_rss_mb", "measured", "load_1min"}
+    assert committed["01_good"]["quick"] == measured
 
 
 def test_all_executes_only_what_changed(book, capsys):
     assert run(book, "all", "--no-render") == 0
     capsys.readouterr()
     assert run(book, "all", "--no-render") == 0
-    assert "01_good up to date" in capsys.readouterr().out
+    assert "up to date: 00_introduction, 01_good" in capsys.readouterr().out
     notebook = book / "_build" / "executed" / "01_good.ipynb"
     before = notebook.stat().st_mtime_ns
 
     assert run(book, "all", "--no-render", "--seed", "3") == 0  # parameters changed
-    assert "01_good (parameters changed)" in capsys.readouterr().out
+    assert "01_good (parameters changed): " in capsys.readouterr().out
     source = book / "chapters" / "01_good.md"
     source.write_text(source.read_text() + "\nOne more sentence.\n")
     assert run(book, "all", "--no-render", "--seed", "3") == 0
-    assert "01_good (source changed)" in capsys.readouterr().out
+    assert "01_good (source changed): " in capsys.readouterr().out
     assert run(book, "all", "--no-render", "--seed", "3", "--force") == 0
     assert "executed 2 of 2 chapters" in capsys.readouterr().out
     assert notebook.stat().st_mtime_ns > before
@@ -133,3 +140,52 @@ def test_code_changes_invalidate_the_stamp(book, monkeypatch):
 )
 def test_parameter_values_are_parsed(text, value):
     assert execute.parse_value(text) == value
+
+
+def test_ctrl_c_stops_a_run_with_one_line_and_keeps_the_last_good_run(tmp_path):
+    book = make_book(tmp_path / "book", **{SLOW: "slow.md"})
+    assert run(book, "chapter", SLOW, "-p", "pause", "0", "--no-render") == 0
+    executed = book / "_build" / "executed" / f"{SLOW}.ipynb"
+    good = executed.read_bytes()
+    marker = uuid.uuid4().hex
+    running = start_build(book, "chapter", SLOW, "-p", "pause", "60", marker=marker)
+    wait_for_kernel(book, SLOW, running, marker)
+    time.sleep(1)  # into the first cell
+    os.killpg(running.pid, signal.SIGINT)  # Ctrl-C in the terminal
+    out, err = running.communicate(timeout=30)
+    assert running.returncode == 130
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("interrupted while executing: "), err
+    assert "Traceback" not in out + err
+    assert executed.read_bytes() == good and ledger(book, SLOW)["parameters"]["pause"] == 0
+    assert (book / "_build" / "locks" / f"{SLOW}.lock").read_text() == ""  # released
+    assert not (book / "_build" / "running" / SLOW).exists()
+    assert marked(marker) == []  # no kernel or child left behind
+
+
+def test_chapters_run_side_by_side_and_a_failure_spares_the_others(tmp_path, capsys):
+    book = make_book(tmp_path / "book", **{SLOW: "slow.md", "03_violated": "violated.md"})
+    assert run(book, "all", "--no-render", "-j", "3") == 1
+    err = capsys.readouterr().err
+    assert "chapter 03_violated failed" in err and "ClaimViolated" in err
+    assert "01_good" not in err and SLOW not in err
+    for name in ("01_good", SLOW):  # published whole, with their own ledgers
+        recorded = ledger(book, name)
+        assert recorded["chapter"] == name and recorded["jobs"] == 3
+        assert [c["holds"] for c in recorded["claims"]] == [True]
+    assert not (book / "_build" / "claims" / "03_violated.json").exists()
+    assert (book / "_build" / "failed" / "03_violated.json").exists()
+    # side by side: the fast chapter ran while the slow one paused
+    spans = {}
+    for name in ("01_good", SLOW):
+        recorded = ledger(book, name)
+        start = datetime.fromisoformat(recorded["started"])
+        spans[name] = (start, start + timedelta(seconds=recorded["elapsed_s"]))
+    assert spans["01_good"][0] <= spans[SLOW][1] and spans[SLOW][0] <= spans["01_good"][1]
+    assert Project(book).measurements()[SLOW]["quick"]["jobs"] == 3
+
+
+def test_a_name_that_is_not_a_chapter_is_refused(book, capsys):
+    assert run(book, "chapter", "../chapters/01_good", "--no-render") == 1
+    assert "no chapter '../chapters/01_good'" in capsys.readouterr().err
+    assert not (book / "_build" / "chapters").exists()  # no lock file written beside _build/locks

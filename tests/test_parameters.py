@@ -1,11 +1,13 @@
 """Parameter declarations: the spec grammar, the kernel-side check, reading a chapter source."""
 
 import re
+import shutil
+import time
 from pathlib import Path
 
 import pytest
 
-from book_toolchain import check_parameters
+from book_toolchain import build, check_parameters
 from book_toolchain.execute import read_chapter
 from book_toolchain.parameters import (
     chapter_parameters,
@@ -123,3 +125,59 @@ def test_a_chapter_without_declaration_is_refused(tmp_path):
                     '```{code-cell} ipython3\nprint(seed)\n```\n')
     with pytest.raises(ValueError, match=r'must declare them: check_parameters\(globals\(\), seed='):
         chapter_parameters(read_chapter(path))
+
+
+@pytest.mark.parametrize(
+    ("spec", "value", "why"),
+    [
+        ("list of int >= 1", "[]", "an empty list"),  # -p blocks []
+        ("None or list of float > 0", [], "an empty list"),
+        ("tuple of int >= 1", (), "an empty tuple"),
+        ("float > 0", float("inf"), "not a finite number"),  # -p half_width inf
+        ("float > 0", float("nan"), "not a finite number"),
+        ("float >= 0", float("-inf"), None),
+        ("int in [1, 10000]", 10**9, None),  # -p n_points 1000000000
+        ("int in [1, 10000]", 1e9, None),  # -p n_points 1e9 (a float)
+    ],
+)
+def test_empty_lists_infinities_and_values_beyond_the_bound_are_refused(spec, value, why):
+    with pytest.raises(ValueError, match=re.escape(f"accepts {spec}, got {value!r}")) as caught:
+        check_value("p", spec, value)
+    if why:
+        assert str(caught.value).endswith(f"({why})")
+
+
+@pytest.mark.parametrize(
+    ("chapter", "argv", "message"),
+    [
+        ("04_averaged_euler", ["-p", "blocks", "[]"], "'blocks' accepts list of int in"),
+        ("01_resnets_are_euler", ["-p", "half_width", "inf"], "got inf (not a finite number)"),
+        ("01_resnets_are_euler", ["-p", "half_width", "nan"], "got nan (not a finite number)"),
+        ("01_resnets_are_euler", ["-p", "n_points", "1000000000"], "got 1000000000"),
+        ("01_resnets_are_euler", ["-p", "n_points", "1e9"], "got 1000000000.0"),
+    ],
+)
+def test_the_issues_inputs_fail_before_a_kernel_starts(tmp_path, capsys, chapter, argv, message):
+    (tmp_path / "chapters").mkdir()
+    shutil.copyfile(REPO / "chapters" / f"{chapter}.md", tmp_path / "chapters" / f"{chapter}.md")
+    started = time.time()
+    assert build.main(["--root", str(tmp_path), "chapter", chapter, "--no-render", *argv]) == 1
+    assert time.time() - started < 10
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "_build" / "running").exists()
+
+
+# Integer parameters that do not size any work: the seed, a factor in a solver tolerance, and a
+# target the chapter compares a count with.
+UNSIZED = {"seed", "step_allowance", "params_target"}
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_count_a_chapter_takes_has_an_upper_bound(path):
+    _, specs = chapter_parameters(read_chapter(path))
+    for name, spec in specs.items():
+        if name in UNSIZED or "int" not in spec:
+            continue
+        huge = [(10**9, 10**9)] if "tuple" in spec else 10**9
+        with pytest.raises(ValueError, match=f"'{name}' accepts"):
+            check_value(name, spec, huge)

@@ -1,6 +1,6 @@
 """Stamps that let ``make book`` skip work whose inputs did not change.
 
-A chapter's stamp ``_build/executed/<chapter>.stamp.json`` is written when its run succeeds.
+A chapter's stamp ``_build/executed/<chapter>.stamp.json`` is written when its run is published.
 It holds hashes of what the run depended on: the chapter source, its parameters and the code
 the kernel imports (the ``resnet_flows`` package, the toolchain modules a chapter uses, and the
 pinned ``requirements.txt``). The chapter is re-executed when any of them differs.
@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from .claims import json_safe
-from .project import Project
+from .project import Project, write_json
 
 TOOLCHAIN = Path(__file__).resolve().parent
 # The toolchain modules a chapter's kernel runs: the ledger and the parameter check.
@@ -91,8 +92,7 @@ def stale_reasons(project: Project, name: str, stamp: dict[str, str]) -> list[st
 
 
 def write_stamp(project: Project, name: str, stamp: dict[str, str]) -> None:
-    path = stamp_path(project, name)
-    path.write_text(json.dumps(stamp, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    write_json(stamp_path(project, name), stamp)
 
 
 # -------------------------------------------------------------------------------- rendering
@@ -121,4 +121,7 @@ def render_is_current(project: Project) -> bool:
 
 
 def write_render_stamp(project: Project) -> None:
-    render_path(project).write_text(render_digest(project) + "\n", encoding="utf-8")
+    path = render_path(project)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(render_digest(project) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
 import os
 import re
 import sys
@@ -29,7 +28,7 @@ from pathlib import Path
 
 from . import claims as claims_mod
 from .execute import execute_chapter
-from .project import BuildError, Project
+from .project import BuildError, Project, write_json
 
 PACKAGE = "resnet_flows"
 BOUNDS_MODULE = "bounds"
@@ -313,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.time() - started
     results = project.build_dir / "mutants.json"
     results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text(json.dumps([asdict(m) | {"name": m.name} for m in mutants], indent=1))
+    write_json(results, [asdict(m) | {"name": m.name} for m in mutants])
     if args.only is None:
         (project.chapters_dir / f"{REPORT_PAGE}.md").write_text(report_page(mutants, seconds))
     missed = [m.name for m in mutants if m.caught_by is None]

@@ -19,14 +19,19 @@ A spec is a string of this grammar (spaces as shown)::
             | ("int" | "float" | "bool" | "str") [bound]
     bound  := (">=" | ">" | "<=" | "<") number | "in " ("[" | "(") number ", " number ("]" | ")")
 
-``float`` accepts ints (not bools). A string given for a non-``str`` spec (every ``-p`` value
+``float`` accepts ints (not bools) and only finite numbers (``inf`` and ``nan`` are refused);
+a list or tuple has at least one item. A string given for a non-``str`` spec (every ``-p`` value
 that is not a number) is read as a Python literal, so ``-p blocks 4,8,16`` and
 ``-p resnet_sizes "[(4,8),(8,16)]"`` work; a single value given for a list becomes a list of one.
+Parameters that size the work (points, blocks, cells, steps) carry an upper bound in their spec
+(``"int in [1, 100000]"``), so a value that would not fit in memory is refused before a kernel
+starts.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 import operator
 import re
 from collections.abc import Mapping
@@ -48,8 +53,9 @@ def check_value(name: str, spec: str, value: Any) -> Any:
     """
     try:
         return _check(spec.strip(), value)
-    except _Mismatch:
-        raise ValueError(f"parameter {name!r} accepts {spec}, got {value!r}") from None
+    except _Mismatch as mismatch:
+        why = f" ({mismatch.args[0]})" if mismatch.args else ""
+        raise ValueError(f"parameter {name!r} accepts {spec}, got {value!r}{why}") from None
 
 
 def check_parameters(namespace: dict[str, Any], **specs: str) -> None:
@@ -218,11 +224,15 @@ def _match(tree: tuple, value: Any) -> Any:
         return value
     if kind in ("list", "tuple"):
         items = list(value) if isinstance(value, list | tuple) else [value]
+        if not items:
+            raise _Mismatch(f"an empty {kind}")
         items = [_match(tree[1], item) for item in items]
         return items if kind == "list" else tuple(items)
     _, scalar, bounds = tree
     if isinstance(value, bool) != (scalar == "bool") or not isinstance(value, _TYPES[scalar]):
         raise _Mismatch
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _Mismatch("not a finite number")
     if not all(_COMPARE[op](value, limit) for op, limit in bounds):
         raise _Mismatch
     return value

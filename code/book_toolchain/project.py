@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import claims
 
@@ -19,6 +22,10 @@ KERNEL = "python3"
 
 class BuildError(RuntimeError):
     """A pipeline step failed; the message says which and why."""
+
+
+class Interrupted(BuildError):
+    """A run stopped by Ctrl-C (or SIGTERM); nothing of it was published."""
 
 
 @dataclass
@@ -56,6 +63,29 @@ class Project:
         return self.build_dir / "failed"
 
     @property
+    def runs_dir(self) -> Path:
+        """Every successful run, kept under ``<chapter>/<run id>/`` (see :mod:`.runs`)."""
+        return self.build_dir / "runs"
+
+    @property
+    def running_dir(self) -> Path:
+        """Runs in progress, one directory per chapter (its lock keeps it to one run)."""
+        return self.build_dir / "running"
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.build_dir / "locks"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.build_dir / "logs"
+
+    @property
+    def published_path(self) -> Path:
+        """Chapters whose book run is a kept run chosen with ``--publish``."""
+        return self.build_dir / "published.json"
+
+    @property
     def stage_dir(self) -> Path:
         return self.build_dir / "stage"
 
@@ -65,7 +95,8 @@ class Project:
 
     @property
     def timings_path(self) -> Path:
-        """Run time and peak memory of the last successful run of each chapter and mode."""
+        """Run time and peak memory of the last successful run of each chapter and mode with
+        the chapter's own parameters (``make timings`` copies them into the committed file)."""
         return self.build_dir / "timings.json"
 
     @property
@@ -85,11 +116,16 @@ class Project:
 
     def ledger(self, name: str) -> dict:
         """The claims ledger of chapter ``name`` (empty when it never ran)."""
-        return claims.read_ledger(self.claims_dir / f"{name}.json")
+        try:
+            return claims.read_ledger(self.claims_dir / f"{name}.json")
+        except ValueError as error:
+            raise BuildError(
+                f"{error}: delete it and run `make chapter NAME={name}` to record it again"
+            ) from None
 
     def measurements(self) -> dict[str, dict[str, dict]]:
-        """Chapter → mode → ``{"seconds", "peak_rss_mb", "measured", "load_1min"}``: the
-        committed measurements, overridden by those of this build tree."""
+        """Chapter → mode → ``{"seconds", "peak_rss_mb", "measured", "load_1min", "jobs"}``:
+        the committed measurements, overridden by those of this build tree."""
         merged: dict[str, dict[str, dict]] = {}
         for path in (self.committed_timings_path, self.timings_path):
             for chapter, modes in read_timings(path).items():
@@ -104,11 +140,45 @@ class Project:
         }
 
 
+def read_json(path: Path, fix: str, default: Any = None) -> Any:
+    """The JSON data in ``path`` (``default`` when it does not exist). A file that is not valid
+    JSON raises :class:`BuildError` naming it and ``fix``, what to do about it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return default
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise BuildError(f"{path} is not valid JSON ({error}): {fix}") from None
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` to ``path`` atomically: a sibling temporary file, flushed to disk, then
+    renamed over ``path``; a reader sees the old or the new file, never a part of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as file:
+            file.write(json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def timings_fix(path: Path) -> str:
+    if path.name == "book_timings.json":
+        return "restore it with `git checkout book_timings.json`"
+    return "delete it (each chapter's next run records its time again)"
+
+
 def read_timings(path: Path) -> dict[str, dict[str, dict]]:
     """A timings file; a bare number (the format before memory was measured) is seconds."""
-    if not path.exists():
-        return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = read_json(path, timings_fix(path), {})
+    if not isinstance(data, dict) or not all(isinstance(m, dict) for m in data.values()):
+        raise BuildError(f"{path} is not a timings file: {timings_fix(path)}")
     return {
         chapter: {
             mode: value if isinstance(value, dict) else {"seconds": value}
@@ -122,8 +192,7 @@ def write_timing(path: Path, chapter: str, mode: str, measurement: dict) -> None
     """Record one chapter's measurement for ``mode`` in the timings file at ``path``."""
     timings = read_timings(path)
     timings.setdefault(chapter, {})[mode] = measurement
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(timings, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    write_json(path, timings)
 
 
 @dataclass

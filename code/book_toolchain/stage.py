@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -11,9 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .execute import has_code, read_chapter
+from . import locks
+from .execute import has_code, read_chapter, run_child
 from .pages import claims_csv, claims_json, format_seconds, report_page, theorem_index_page
-from .project import CHAPTER_PATTERN, GENERATED_PAGES, BuildError, Project, find_statements
+from .project import (
+    CHAPTER_PATTERN,
+    GENERATED_PAGES,
+    BuildError,
+    Interrupted,
+    Project,
+    find_statements,
+)
+from .run_notebook import strip_ansi
 
 
 @dataclass
@@ -29,23 +40,41 @@ def rerun_line(name: str, parameters: dict[str, Any]) -> str:
     return f'make chapter NAME={name} PARAMS="{params}"'
 
 
-def rerun_box(name: str, ledger: dict[str, Any], timings: dict[str, float]) -> str:
+def measured_under(measurement: dict[str, Any]) -> str:
+    """``load 0.4`` or ``load 2.1, 2 chapters at a time``: what a time was measured under."""
+    parts = []
+    if measurement.get("load_1min") is not None:
+        parts.append(f"load {measurement['load_1min']:.1f}")
+    if (measurement.get("jobs") or 1) > 1:
+        parts.append(f"{measurement['jobs']} chapters at a time")
+    return ", ".join(parts)
+
+
+def rerun_box(name: str, ledger: dict[str, Any], timings: dict[str, Any]) -> str:
     """Markdown of the compact box under a chapter's title: rerun line, run times, download.
 
-    A mode with no recorded time names the command that measures it.
+    ``timings`` maps a mode to its seconds or its measurement (seconds, load, jobs). This
+    page's time is its own run's. A mode with no recorded time names the command that
+    measures it.
     """
     parameters = ledger.get("parameters") or {}
     mode = ledger.get("mode")
     times = []
     for m in ("quick", "full"):
-        seconds = timings.get(m)
+        measured = timings.get(m)
+        if not isinstance(measured, dict):
+            measured = {} if measured is None else {"seconds": measured}
+        if m == mode and ledger.get("elapsed_s"):  # this page's own run
+            measured = {"seconds": ledger["elapsed_s"], "load_1min": ledger.get("load_1min"),
+                        "jobs": ledger.get("jobs")}
+        seconds, under = measured.get("seconds"), measured_under(measured)
         if m == mode:
-            seconds = ledger.get("elapsed_s") if seconds is None else seconds
-            times.append(f"{m} mode {format_seconds(seconds)} (this page)")
+            times.append(f"{m} mode {format_seconds(seconds)} (this page"
+                         + (f", {under})" if under else ")"))
         elif seconds is None:
             times.append(f"{m} mode: run `make book MODE={m}`")
         else:
-            times.append(f"{m} mode {format_seconds(seconds)}")
+            times.append(f"{m} mode {format_seconds(seconds)}" + (f" ({under})" if under else ""))
     return (
         "::::{admonition} Rerun this chapter\n"
         ":class: tip rerun-box\n\n"
@@ -152,7 +181,7 @@ def stage_book(project: Project) -> Stage:
     copy_mathjax(out / "_vendor" / "mathjax")
     shutil.copytree(Path(__file__).parent / "vendor" / "tippy", out / "_vendor" / "tippy")
 
-    timings = project.timings()
+    timings = project.measurements()
     present = set()
     for path in sorted(project.chapters_dir.glob("*.md")):
         name = path.stem
@@ -217,9 +246,13 @@ def copy_mathjax(target: Path) -> None:
 
 
 def render(project: Project) -> Path:
-    """Stage the book and build the website strictly (every warning is an error)."""
+    """Stage the book and build the website strictly (every warning is an error), holding
+    the book lock (the caller takes it). Sphinx's output goes to ``_build/logs/render.log``;
+    the terminal gets one line, or the warnings and the log's name when the build fails."""
     started = time.time()
-    stage_book(project)
+    staged = stage_book(project)
+    project.logs_dir.mkdir(parents=True, exist_ok=True)
+    log = project.logs_dir / "render.log"
     command = [
         str(Path(sys.executable).with_name("jupyter-book")),
         "build",
@@ -233,13 +266,31 @@ def render(project: Project) -> Path:
         "-n",
         "--keep-going",
     ]
-    print(f"rendering: {' '.join(command)}", flush=True)
-    result = subprocess.run(command, cwd=project.root, check=False)
-    if result.returncode != 0:
+    lock = locks.held_book_lock(project)
+    with open(log, "w", encoding="utf-8") as out:
+        out.write("$ " + " ".join(command) + "\n")
+        out.flush()
+        # The jupyter-book child holds the book lock too: one left behind by a killed run
+        # finishes before another render starts.
+        returncode = run_child(command, cwd=project.root, stdout=out, stderr=subprocess.STDOUT,
+                               pass_fds=(lock.fd,) if lock is not None else ())
+    if returncode != 0:
+        if returncode in (-signal.SIGINT, -signal.SIGTERM):
+            raise Interrupted("the render was interrupted")
+        problems = render_problems(log.read_text(encoding="utf-8", errors="replace"))
+        shown = "\n".join(f"  {line}" for line in problems[:40])
+        more = f"\n  ... and {len(problems) - 40} more" if len(problems) > 40 else ""
         raise BuildError(
-            f"jupyter-book build failed (exit {result.returncode}): see the warnings above"
+            f"jupyter-book build failed (exit {returncode}) with {len(problems)} warnings or "
+            f"errors:\n{shown}{more}\nthe full log: {log}"
         )
     index = project.html_dir / "index.html"
-    print(f"rendered in {time.time() - started:.1f} s: {index}", flush=True)
+    print(f"rendered {len(staged.pages)} pages in {time.time() - started:.1f} s (log: {log})",
+          flush=True)
     return index
 
+
+def render_problems(log: str) -> list[str]:
+    """The warning and error lines of a Sphinx log."""
+    lines = [strip_ansi(line).strip() for line in log.splitlines()]
+    return [line for line in lines if re.search(r"WARNING|ERROR|Error|Exception", line)]
