@@ -16,7 +16,9 @@ from .blocks import (
 from .fields import NeuralODEField, SpatialField, VectorField
 from .flows import reference_flow, solve_restarted
 from .invertibility import fixed_point_inverse, invert, invert_with_bound
+from .limits import PlanTooLarge
 from .measure import measured_space_time_error
+from .mesh import MeshChoice, choose_mesh
 from .plan import DEFAULT_SHARES, EpsilonShare, Plan, certify, mesh_times, plan_flow_resnet
 from .plan_point import PointPlan, certify_point, plan_point_resnet
 from .relu import CPWLNetwork, KuhnGrid, count_parameters, cpwl_network, kuhn_network_size
@@ -41,9 +43,11 @@ __all__ = [
     "FastBlock",
     "FieldBlock",
     "KuhnGrid",
+    "MeshChoice",
     "NeuralODEField",
     "PerturbedBlock",
     "Plan",
+    "PlanTooLarge",
     "PointPlan",
     "ReLUResNet",
     "SpatialField",
@@ -56,6 +60,7 @@ __all__ = [
     "build_point_resnet",
     "certify",
     "certify_point",
+    "choose_mesh",
     "count_parameters",
     "cpwl_network",
     "euler_resnet",

@@ -279,9 +279,15 @@ class CumulativeTable:
             from_e = local if seg.sign > 0 else cums[-1] - local
             j = np.clip(np.searchsorted(cums, from_e, side="right") - 1, 0, edges.size - 2)
             lo, hi = edges[j].copy(), edges[j + 1].copy()
-            u = 0.5 * (lo + hi)
+            rise = cums[j + 1] - cums[j]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                u = np.where(rise > 0, lo + (hi - lo) * (from_e - cums[j]) / rise, 0.5 * (lo + hi))
+            u = np.clip(u, lo, hi)
+            resolution = 8 * np.finfo(np.float64).eps * cums[-1]  # the table's own round-off
             for _ in range(60):
                 excess = cums[j] + self._series(k, self.antiderivative, u, j) - from_e
+                if np.all(np.abs(excess) <= resolution):
+                    break
                 lo, hi = np.where(excess < 0, u, lo), np.where(excess < 0, hi, u)
                 slope = self._series(k, self.density, u, j)
                 with np.errstate(divide="ignore", invalid="ignore"):

@@ -1,0 +1,239 @@
+"""The searches of the planner core (:mod:`resnet_flows.plan`): the least passing integer of a
+monotone test, the least fixed point of an increasing map, the fewest cells, and the search over
+shares of ``eps`` that every planner runs (:func:`search_plans`), with its refusals."""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import math
+from collections.abc import Callable
+
+from . import limits
+from .relu import count_parameters
+
+__all__ = [
+    "CELLS_LIMIT",
+    "MARGIN_ITERATIONS",
+    "cheapest_plan",
+    "fewest_cells",
+    "least_margin",
+    "least_passing",
+    "search_plans",
+]
+
+MARGIN_ITERATIONS = 200
+
+
+def least_margin(need: Callable[[float], float], start: float, limit: float,
+                 iterations: int = MARGIN_ITERATIONS) -> float:
+    """The least fixed point ``m = need(m)`` of an increasing ``need``, by ``m <- need(m)`` from
+    ``start`` (below it); ``inf`` when none is found.
+
+    The block box must hold the block part as margin and the block part grows with the box, so
+    the margin is such a fixed point. The iteration increases to the least fixed point when one
+    exists, but only linearly, with ratio ``need'(m)``: close to 1 it takes very many steps.
+    It therefore gives up after ``iterations`` steps, or once ``m`` exceeds ``limit``, even when a
+    fixed point may exist: such a grid barely suffices and is treated as too coarse (the
+    planners then try more cells), which bounds the cost of every plan.
+    """
+    trial = start
+    for _ in range(iterations):
+        needed = need(trial)
+        if needed <= trial:
+            return trial
+        trial = needed * (1 + 1e-6)
+        if trial > limit:
+            break
+    return math.inf
+
+
+def least_passing(passes: Callable[[int], bool], start: int = 1, limit: int = 2**24,
+                  refine: bool = True) -> int | None:
+    """The least integer ``n >= start`` with ``passes(n)``, for ``passes`` false then true
+    (monotone): doubling from ``start`` brackets it in ``(hi / 2, hi]``, then ``bisect`` finds
+    it. ``None`` when no ``n <= limit`` of the doubling passes; with ``refine=False`` the first
+    passing ``start * 2^j`` is returned instead."""
+    lo, hi = start - 1, start
+    while not passes(hi):
+        lo, hi = hi, 2 * hi
+        if hi > limit:
+            return None
+    if not refine:
+        return hi
+    return bisect.bisect_left(range(lo + 1, hi), True, key=passes) + lo + 1
+
+
+CELLS_LIMIT = 2**16  # cells per axis: beyond it no grid is searched
+
+
+def fewest_cells(plan_for, block_target, eps, limit: int = CELLS_LIMIT):
+    """The plan with the fewest cells whose block part is ``<= block_target`` (it decreases
+    with the cells), carrying ``eps``; ``None`` if the other parts already reach ``eps`` or no
+    grid of up to ``limit`` cells per axis suffices."""
+    plans = {}
+
+    def plan_at(cells):
+        if cells not in plans:
+            plans[cells] = plan_for(cells)
+        return plans[cells]
+
+    if plan_at(1).euler_part + plan_at(1).interpolation_part >= eps:
+        return None
+    cells = least_passing(lambda c: plan_at(c).block_part <= block_target, limit=limit)
+    return None if cells is None else dataclasses.replace(plan_at(cells), eps=eps)
+
+
+def cheapest_plan(plans):
+    """The feasible plan with the fewest nonzero parameters (:func:`count_parameters`; the
+    first one on ties)."""
+    best, fewest = None, None
+    for plan in plans:
+        if plan is None or not plan.bound <= plan.eps:
+            continue
+        nonzero = count_parameters(plan)[1]
+        if best is None or nonzero < fewest:
+            best, fewest = plan, nonzero
+    return best
+
+
+class _Stalled(Exception):
+    """The Euler and interpolation parts stopped decreasing as the mesh was refined."""
+
+
+def _most_cells(dim, blocks, max_parameters, max_memory) -> int:
+    """The most cells per axis (``<= CELLS_LIMIT``) a plan of ``blocks`` blocks may have
+    within the limits; 0 if not even one cell fits."""
+    def too_large(cells):
+        return limits.exceeds(limits.estimate(dim, blocks, cells), max_parameters, max_memory)
+
+    if too_large(1):
+        return 0
+    first = least_passing(too_large, limit=CELLS_LIMIT)
+    return CELLS_LIMIT if first is None else first - 1
+
+
+class _Outcome:
+    """Why shares found no plan: the smallest estimate beyond the limits, the search limit
+    reached on the blocks, or a stall next to a singular time."""
+
+    def __init__(self):
+        self.too_large = self.search_limit = self.stalled = None
+
+    def beyond_limits(self, size):
+        if self.too_large is None or size["parameters"] < self.too_large["parameters"]:
+            self.too_large = size
+
+    def error(self, eps, choice, max_parameters, max_memory) -> ValueError:
+        mesh = choice.mesh if choice.times is None else "the given times"
+        if self.too_large is not None:
+            return limits.refusal(eps, "the smallest plan within reach needs about",
+                                  self.too_large, max_parameters, max_memory)
+        if self.search_limit is not None:
+            value, target = self.search_limit
+            return ValueError(
+                f"eps={eps:g}: the search for the number of blocks stopped at its limit of "
+                f"{limits.MAX_SEARCH_BLOCKS:,} blocks (2^{limits.MAX_SEARCH_BLOCKS.bit_length() - 1}"
+                f", resnet_flows.limits.MAX_SEARCH_BLOCKS) on the {mesh} mesh, where the Euler "
+                f"and interpolation parts are still {value:.3g} > {target:.3g}. That is the "
+                "planner's search limit, not a proof that no plan exists: raise eps, use "
+                "mesh='graded' (and declare the field's singular times) if m(t) is "
+                "concentrated, or pass your own partition as mesh=<array of times>.")
+        if self.stalled is not None:
+            return ValueError(
+                f"eps={eps:g} cannot be certified with the {mesh} mesh: refining it stopped "
+                f"lowering the Euler and interpolation parts (at {self.stalled:.3g}); next to a "
+                "singular time no block gets lighter than the mass between two adjacent "
+                "floats. Raise eps.")
+        return ValueError(f"eps={eps:g} cannot be certified with the {mesh} mesh: the "
+                          "partition's Euler and interpolation parts exceed it")
+
+
+def search_plans(dim, eps, shares, regularities, choice, partition_bound, plan_for, *,
+                 times_for, max_parameters, max_memory, refine=True, warm_start=False):
+    """The planner core's search (thm-main, thm-complexity): for each share of ``eps`` the least
+    ``N`` with ``partition_bound(N) <= share.partition * eps``, then for each regularity the
+    fewest cells with a block part ``<= share.blocks * eps``; returns the feasible plan with the
+    fewest nonzero parameters.
+
+    ``partition_bound(n)``: the Euler and interpolation parts of the ``n``-block mesh;
+    ``times_for(n)`` that mesh; ``plan_for(times, cells, regularity)`` a plan. The blocks are
+    searched up to :data:`~resnet_flows.limits.MAX_SEARCH_BLOCKS` and no further than one cell
+    per block allows within ``max_parameters`` and ``max_memory``; the cells up to the most the
+    limits allow. ``refine=False``: ``N`` a power of two. ``warm_start``: each share starts its
+    search at the previous share's ``N`` (for shares ordered by increasing blocks' share).
+    Raises :class:`~resnet_flows.limits.PlanTooLarge` when the limits cut every share, else a
+    ``ValueError`` saying whether the block search limit was hit or the mesh stalled.
+    """
+    one_cell = limits.estimate(dim, 1, 1)
+    per_block = limits.network_memory(dim, 1, 1) - limits.network_memory(dim, 0, 1)
+    blocks_cap = int(min(limits.MAX_SEARCH_BLOCKS, max_parameters / one_cell["parameters"],
+                         (max_memory - limits.network_memory(dim, 0, 1)) / per_block))
+    outcome = _Outcome()
+    computed: dict[int, float] = {}
+    stall = []
+
+    def bound_at(n):
+        if stall and n >= stall[0]:
+            raise _Stalled
+        if n not in computed:
+            computed[n] = partition_bound(n)
+            # Stalled doubling: next to a singular time the graded blocks cannot get lighter
+            # than the mass between two adjacent floats (|t - t*|^-beta, beta near 1).
+            if n >= 64 and n & (n - 1) == 0 and computed.get(n // 2, math.inf) * 0.99 < computed[n]:
+                outcome.stalled = computed[n]
+                stall.append(n)
+                raise _Stalled
+        return computed[n]
+
+    def blocks_for(target, start):
+        if blocks_cap < 1:
+            outcome.beyond_limits(one_cell)
+            return None
+        try:
+            n = least_passing(lambda n: bound_at(n) <= target, start, blocks_cap, refine)
+        except _Stalled:
+            return None
+        if n is None:
+            last = max(computed)
+            if blocks_cap < limits.MAX_SEARCH_BLOCKS:  # one cell per block would not fit
+                needed = max(blocks_cap + 1.0, last * computed[last] / target)
+                outcome.beyond_limits(limits.estimate(dim, needed, 1))
+            elif outcome.search_limit is None or target > outcome.search_limit[1]:
+                outcome.search_limit = (computed[last], target)
+        return n
+
+    def cells_for(times, share, regularity, most):
+        target = share.blocks * eps
+        plan = fewest_cells(lambda c: plan_for(times, c, regularity), target, eps, limit=most)
+        if plan is None and most < CELLS_LIMIT:
+            at_most = plan_for(times, most, regularity)
+            if at_most.euler_part + at_most.interpolation_part < eps:  # the grid was too coarse
+                order = 1.0 if regularity == "lipschitz" else 2.0
+                ratio = at_most.block_part / target
+                needed = most * ratio ** (1.0 / order) if math.isfinite(ratio) else most + 1.0
+                outcome.beyond_limits(limits.estimate(dim, times.size - 1, max(needed, most + 1.0)))
+        return plan
+
+    def candidates():
+        start = 1
+        for share in shares:
+            if choice.times is not None:
+                times = choice.times
+            else:
+                n = blocks_for(share.partition * eps, start)
+                if n is None:
+                    continue
+                start = n if warm_start else 1
+                times = times_for(n)
+            most = _most_cells(dim, times.size - 1, max_parameters, max_memory)
+            if most == 0:
+                outcome.beyond_limits(limits.estimate(dim, times.size - 1, 1))
+                continue
+            for regularity in regularities:
+                yield cells_for(times, share, regularity, most)
+
+    best = cheapest_plan(candidates())
+    if best is None:
+        raise outcome.error(eps, choice, max_parameters, max_memory)
+    return best
