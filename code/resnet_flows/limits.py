@@ -27,11 +27,15 @@ __all__ = [
     "DEFAULT_MAX_PARAMETERS",
     "MAX_SEARCH_BLOCKS",
     "PlanTooLarge",
+    "cells_lower_bound",
+    "estimate",
+    "exceeds",
     "format_bytes",
     "mesh_memory",
     "network_memory",
     "nonzero_per_block",
     "plan_size_lower_bound",
+    "refusal",
     "resolve_limits",
 ]
 
@@ -112,12 +116,17 @@ def _ceil(x: float) -> float:
     return float(math.ceil(x)) if math.isfinite(x) and x < 2.0**62 else math.inf
 
 
+def _ratio(a: float, b: float) -> float:
+    """``a / b`` for ``b >= 0`` that may underflow to 0 (eps = 5e-324): ``inf`` then."""
+    return a / b if b > 0 else (0.0 if a == 0 else math.inf)
+
+
 def _cells_lower_bound(regularity: str, width: float, weight_sum: float, target: float) -> float:
     if weight_sum <= 0:
         return 1.0
     if regularity == "lipschitz":  # width / (2 n) * int L <= target
-        return max(1.0, _ceil(width * weight_sum / (2.0 * target)))
-    return max(1.0, _ceil(width * math.sqrt(weight_sum / (8.0 * target))))  # c2
+        return max(1.0, _ceil(_ratio(width * weight_sum, 2.0 * target)))
+    return max(1.0, _ceil(width * math.sqrt(_ratio(weight_sum, 8.0 * target))))  # c2
 
 
 def estimate(dim: int, blocks: float, cells: float) -> dict:
@@ -132,6 +141,22 @@ def estimate(dim: int, blocks: float, cells: float) -> dict:
     return {"blocks": blocks, "cells": cells, "parameters": parameters, "memory": memory}
 
 
+def _weight_sums(field, regularities) -> dict:
+    sums = {"lipschitz": float(field.lip_integral(0.0, field.horizon))}
+    if "c2" in regularities:
+        sums["c2"] = float(field.hess_integral(0.0, field.horizon))
+    return sums
+
+
+def cells_lower_bound(field, box, block_target: float, regularities) -> float:
+    """The fewest cells per axis any grid can have whose block part is ``<= block_target``
+    (module docstring), over the given regularities."""
+    lower, upper = box
+    width = float(np.linalg.norm(upper - lower))
+    sums = _weight_sums(field, regularities)
+    return min(_cells_lower_bound(r, width, sums[r], block_target) for r in regularities)
+
+
 def plan_size_lower_bound(field, box, eps: float, shares, regularities,
                           block_sums: bool = True) -> dict:
     """The smallest ``blocks`` ``N``, ``cells``, nonzero ``parameters`` and ``memory`` (bytes)
@@ -139,21 +164,15 @@ def plan_size_lower_bound(field, box, eps: float, shares, regularities,
     regularities (module docstring): a refusal on it never refuses a plan that fits.
     ``block_sums=False`` bounds only ``N`` (cells >= 1), for plans whose block weights are not
     the integrals of ``L`` or ``H`` (point evaluation)."""
-    lower, upper = box
-    width = float(np.linalg.norm(upper - lower))
     sup_total = float(field.sup_integral(0.0, field.horizon))
-    sums = {"lipschitz": float(field.lip_integral(0.0, field.horizon))}
-    if "c2" in regularities and block_sums:
-        sums["c2"] = float(field.hess_integral(0.0, field.horizon))
     best = None
     for share in shares:
-        blocks = max(1.0, _ceil(sup_total / (share.partition * eps)))
-        for regularity in regularities:
-            cells = (_cells_lower_bound(regularity, width, sums[regularity], share.blocks * eps)
-                     if block_sums else 1.0)
-            size = estimate(field.dim, blocks, cells)
-            if best is None or size["parameters"] < best["parameters"]:
-                best = size
+        blocks = max(1.0, _ceil(_ratio(sup_total, share.partition * eps)))
+        cells = (cells_lower_bound(field, box, share.blocks * eps, regularities)
+                 if block_sums else 1.0)
+        size = estimate(field.dim, blocks, cells)
+        if best is None or size["parameters"] < best["parameters"]:
+            best = size
     return best
 
 

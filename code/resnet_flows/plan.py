@@ -34,6 +34,7 @@ from .limits import (
     DEFAULT_MAX_MEMORY,
     DEFAULT_MAX_PARAMETERS,
     PlanTooLarge,
+    cells_lower_bound,
     exceeds,
     network_memory,
     plan_size_lower_bound,
@@ -259,7 +260,14 @@ def block_part(box, reach, regularity, cells, unit, offset=0.0, margin=None):
 
     if margin is None:
         limit = 1e6 * (1.0 + float(np.max(upper - lower)) + reach)
-        margin = least_margin(lambda m: offset + float(part(m).max()), offset, limit)
+        largest = float(unit.max())  # max P = scale * max unit: O(1) per iteration, not O(N)
+
+        def need(m):
+            box_lower, box_upper = block_box(m)
+            width = float(np.linalg.norm(box_upper - box_lower))
+            return offset + float(_block_scale(regularity, width, cells) * largest)
+
+        margin = least_margin(need, offset, limit)
     if math.isinf(margin):
         return np.full(unit.size, math.inf), (lower - math.inf, upper + math.inf)
     return part(margin), block_box(margin)
@@ -293,8 +301,7 @@ def partition_parts(field: VectorField, times, regularities=("lipschitz",)) -> P
     amplification = growth(field, times, lam)
     units = {}
     for regularity in regularities:
-        weights = lam if regularity == "lipschitz" else np.asarray(
-            field.hess_integral(times[:-1], times[1:]))
+        weights = lam if regularity == "lipschitz" else interval_integrals(field, times, "hess")
         units[regularity] = bounds.discrete_gronwall(amplification, weights)
     return PartitionParts(times, m_int, bounds.discrete_gronwall(amplification, lam * m_int),
                           float(field.sup_integral(0.0, field.horizon)), units)
@@ -368,6 +375,9 @@ def plan_flow_resnet(field: VectorField, box, eps: float, mesh="auto",
         return certify_parts(field, box, parts[times.size], cells, regularity, mesh=choice.mesh,
                              mesh_reason=choice.reason)
 
+    def cells_floor(share):
+        return cells_lower_bound(field, box, share.blocks * eps, regularities)
+
     return search_plans(field.dim, eps, shares, regularities, choice,
                         lambda n: bound(times_for(n)), plan_for, times_for=times_for,
-                        max_parameters=limits[0], max_memory=limits[1])
+                        max_parameters=limits[0], max_memory=limits[1], cells_floor=cells_floor)

@@ -65,6 +65,7 @@ def least_passing(passes: Callable[[int], bool], start: int = 1, limit: int = 2*
 
 
 CELLS_LIMIT = 2**16  # cells per axis: beyond it no grid is searched
+_EXACT_BLOCKS = 2**16  # the least N is found exactly up to here, to 1/128 of N above
 
 
 def fewest_cells(plan_for, block_target, eps, limit: int = CELLS_LIMIT):
@@ -150,20 +151,26 @@ class _Outcome:
 
 
 def search_plans(dim, eps, shares, regularities, choice, partition_bound, plan_for, *,
-                 times_for, max_parameters, max_memory, refine=True, warm_start=False):
+                 times_for, max_parameters, max_memory, refine=True, warm_start=False,
+                 cells_floor=None):
     """The planner core's search (thm-main, thm-complexity): for each share of ``eps`` the least
     ``N`` with ``partition_bound(N) <= share.partition * eps``, then for each regularity the
     fewest cells with a block part ``<= share.blocks * eps``; returns the feasible plan with the
-    fewest nonzero parameters.
+    fewest nonzero parameters (:func:`count_parameters`; the first one on ties).
 
     ``partition_bound(n)``: the Euler and interpolation parts of the ``n``-block mesh;
-    ``times_for(n)`` that mesh; ``plan_for(times, cells, regularity)`` a plan. The blocks are
-    searched up to :data:`~resnet_flows.limits.MAX_SEARCH_BLOCKS` and no further than one cell
-    per block allows within ``max_parameters`` and ``max_memory``; the cells up to the most the
-    limits allow. ``refine=False``: ``N`` a power of two. ``warm_start``: each share starts its
-    search at the previous share's ``N`` (for shares ordered by increasing blocks' share).
-    Raises :class:`~resnet_flows.limits.PlanTooLarge` when the limits cut every share, else a
-    ``ValueError`` saying whether the block search limit was hit or the mesh stalled.
+    ``times_for(n)`` that mesh; ``plan_for(times, cells, regularity)`` a plan;
+    ``cells_floor(share)`` a proved least number of cells under that share (default 1). The
+    blocks are searched up to :data:`~resnet_flows.limits.MAX_SEARCH_BLOCKS` and no further than
+    one cell per block allows within ``max_parameters`` and ``max_memory``; the cells up to the
+    most the limits allow. Doubling brackets ``N`` in ``(lo, hi]`` first; a share whose
+    ``(lo + 1) nnz(cells_floor)`` already exceeds the limits or the best plan so far is dropped
+    before the bisection. The bisection is exact up to ``2^16`` blocks and to ``1 / 128`` of
+    ``N`` above (a partition of more blocks also passes). ``refine=False``: ``N`` a power of
+    two. ``warm_start``: each share starts at the previous share's ``N`` (for shares ordered by
+    increasing blocks' share). Raises :class:`~resnet_flows.limits.PlanTooLarge` when the
+    limits cut every share, else a ``ValueError`` saying whether the block search limit was hit
+    or the mesh stalled.
     """
     one_cell = limits.estimate(dim, 1, 1)
     per_block = limits.network_memory(dim, 1, 1) - limits.network_memory(dim, 0, 1)
@@ -172,6 +179,7 @@ def search_plans(dim, eps, shares, regularities, choice, partition_bound, plan_f
     outcome = _Outcome()
     computed: dict[int, float] = {}
     stall = []
+    best = []  # (nonzero parameters, plan) of the cheapest feasible plan so far
 
     def bound_at(n):
         if stall and n >= stall[0]:
@@ -186,22 +194,40 @@ def search_plans(dim, eps, shares, regularities, choice, partition_bound, plan_f
                 raise _Stalled
         return computed[n]
 
-    def blocks_for(target, start):
+    def blocks_for(target, start, floor):
         if blocks_cap < 1:
             outcome.beyond_limits(one_cell)
             return None
+        lo, hi = start - 1, start
         try:
-            n = least_passing(lambda n: bound_at(n) <= target, start, blocks_cap, refine)
+            while bound_at(hi) > target:
+                lo, hi = hi, 2 * hi
+                if hi > blocks_cap:
+                    _no_blocks(target)
+                    return None
+            fewest = limits.estimate(dim, lo + 1.0, floor)
+            if limits.exceeds(fewest, max_parameters, max_memory):
+                outcome.beyond_limits(fewest)
+                return None
+            # even its least N with its fewest cells (less the biases a grid may zero) is larger
+            if best and fewest["parameters"] - 2 * dim * (lo + 1) > best[0][0]:
+                return None
+            if not refine:
+                return hi
+            while hi - lo > 1 and (hi <= _EXACT_BLOCKS or hi - lo > hi / 128):
+                mid = (lo + hi) // 2
+                lo, hi = (lo, mid) if bound_at(mid) <= target else (mid, hi)
+            return hi
         except _Stalled:
             return None
-        if n is None:
-            last = max(computed)
-            if blocks_cap < limits.MAX_SEARCH_BLOCKS:  # one cell per block would not fit
-                needed = max(blocks_cap + 1.0, last * computed[last] / target)
-                outcome.beyond_limits(limits.estimate(dim, needed, 1))
-            elif outcome.search_limit is None or target > outcome.search_limit[1]:
-                outcome.search_limit = (computed[last], target)
-        return n
+
+    def _no_blocks(target):
+        last = max(computed)
+        if blocks_cap < limits.MAX_SEARCH_BLOCKS:  # one cell per block would not fit
+            needed = max(blocks_cap + 1.0, last * computed[last] / target)
+            outcome.beyond_limits(limits.estimate(dim, needed, 1))
+        elif outcome.search_limit is None or target > outcome.search_limit[1]:
+            outcome.search_limit = (computed[last], target)
 
     def cells_for(times, share, regularity, most):
         target = share.blocks * eps
@@ -215,25 +241,27 @@ def search_plans(dim, eps, shares, regularities, choice, partition_bound, plan_f
                 outcome.beyond_limits(limits.estimate(dim, times.size - 1, max(needed, most + 1.0)))
         return plan
 
-    def candidates():
-        start = 1
-        for share in shares:
-            if choice.times is not None:
-                times = choice.times
-            else:
-                n = blocks_for(share.partition * eps, start)
-                if n is None:
-                    continue
-                start = n if warm_start else 1
-                times = times_for(n)
-            most = _most_cells(dim, times.size - 1, max_parameters, max_memory)
-            if most == 0:
-                outcome.beyond_limits(limits.estimate(dim, times.size - 1, 1))
+    start = 1
+    for share in shares:
+        floor = 1 if cells_floor is None else cells_floor(share)
+        if choice.times is not None:
+            times = choice.times
+        else:
+            n = blocks_for(share.partition * eps, start, floor)
+            if n is None:
                 continue
-            for regularity in regularities:
-                yield cells_for(times, share, regularity, most)
-
-    best = cheapest_plan(candidates())
-    if best is None:
+            start = n if warm_start else 1
+            times = times_for(n)
+        most = _most_cells(dim, times.size - 1, max_parameters, max_memory)
+        if most == 0:
+            outcome.beyond_limits(limits.estimate(dim, times.size - 1, 1))
+            continue
+        for regularity in regularities:
+            plan = cells_for(times, share, regularity, most)
+            if plan is not None and plan.bound <= plan.eps:
+                nonzero = count_parameters(plan)[1]
+                if not best or nonzero < best[0][0]:
+                    best[:] = [(nonzero, plan)]
+    if not best:
         raise outcome.error(eps, choice, max_parameters, max_memory)
-    return best
+    return best[0][1]

@@ -232,15 +232,34 @@ class CumulativeTable:
         return np.concatenate([lo[order], [1.0]]), mass[order], values[order]
 
     def _series(self, k, coefficients, u, j):
-        """The Legendre series ``coefficients[k][:, j]`` at ``u`` in panels ``j``, in chunks
-        (the gathered coefficients are 21 floats per point)."""
-        edges = self.edges[k]
+        """The Legendre series ``coefficients[k][:, j]`` at ``u`` in panels ``j``: panel by
+        panel when the points crowd few panels (meshes: one Clenshaw pass per panel), else with
+        the coefficients gathered per point, in chunks (21 floats per point)."""
+        edges, coefficients = self.edges[k], coefficients[k]
         out = np.empty(u.shape)
+        if u.size < 2 or bool(np.all(j[1:] >= j[:-1])):
+            order = None
+        elif bool(np.all(j[1:] <= j[:-1])):  # a mesh read backwards from a singular end
+            order = np.arange(u.size - 1, -1, -1)
+        else:
+            order = np.argsort(j, kind="stable")
+        js, us = (j, u) if order is None else (j[order], u[order])
+        starts = np.concatenate([[0], np.flatnonzero(js[1:] != js[:-1]) + 1, [u.size]])
+        if 16 * (starts.size - 1) <= u.size:
+            values = np.empty(u.shape)
+            for a, b in itertools.pairwise(starts.tolist()):
+                lo, hi = edges[js[a]], edges[js[a] + 1]
+                x = np.clip((2.0 * us[a:b] - lo - hi) / (hi - lo), -1.0, 1.0)
+                values[a:b] = legendre.legval(x, coefficients[:, js[a]])
+            if order is None:
+                return values
+            out[order] = values
+            return out
         for start in range(0, u.size, _CHUNK):
             part = slice(start, start + _CHUNK)
             lo, hi = edges[j[part]], edges[j[part] + 1]
             x = np.clip((2.0 * u[part] - lo - hi) / (hi - lo), -1.0, 1.0)
-            out[part] = legendre.legval(x, coefficients[k][:, j[part]], tensor=False)
+            out[part] = legendre.legval(x, coefficients[:, j[part]], tensor=False)
         return out
 
     def _panel_of(self, k, u):
@@ -253,7 +272,7 @@ class CumulativeTable:
         out = np.empty(flat.shape)
         which = np.clip(np.searchsorted(self.starts, flat, side="right") - 1, 0,
                         len(self.segments) - 1)
-        for k in np.unique(which):
+        for k in np.flatnonzero(np.bincount(which, minlength=len(self.segments))):
             seg, mask = self.segments[k], which == k
             u = seg.u_of(flat[mask])
             j = self._panel_of(k, u)
