@@ -28,6 +28,7 @@ __all__ = [
     "MAX_SEARCH_BLOCKS",
     "PlanTooLarge",
     "cells_lower_bound",
+    "check_build_memory",
     "estimate",
     "exceeds",
     "format_bytes",
@@ -48,6 +49,8 @@ MAX_SEARCH_BLOCKS = 2**22
 # Build workspace, in nodal-value arrays of one block: the nodes, the averages and the
 # quadrature's intermediate vectors for fields without a closed-form average.
 _WORKSPACE_ARRAYS = 16
+# Python and torch objects of one block (module, buffers): measured 5-6 KB, rounded up.
+_BLOCK_OVERHEAD = 8192
 
 
 class PlanTooLarge(ValueError):
@@ -98,11 +101,27 @@ def _hidden_bytes(dim: int, cells: int) -> float:
 
 
 def network_memory(dim: int, blocks: int, cells: int) -> float:
-    """Estimated bytes to build and hold a Kuhn ResNet: ``blocks`` sets of nodal values, the
-    shared hidden layers (twice: numpy arrays, then tensors) and the build's workspace."""
+    """Estimated bytes to build and hold a Kuhn ResNet: ``blocks`` sets of nodal values and
+    block objects, the shared hidden layers (twice: numpy arrays, then tensors) and the build's
+    workspace (measured: within 15 % of the resident memory a build adds, d = 2, 3)."""
     nodes = float(cells + 1) ** dim
     values = 8.0 * dim * nodes
-    return blocks * values + 2.0 * _hidden_bytes(dim, cells) + _WORKSPACE_ARRAYS * values
+    return (blocks * (values + _BLOCK_OVERHEAD) + 2.0 * _hidden_bytes(dim, cells)
+            + _WORKSPACE_ARRAYS * values)
+
+
+def check_build_memory(dim: int, blocks: int, cells: int, max_memory: float) -> float:
+    """Raise :class:`PlanTooLarge` if a Kuhn ResNet of ``blocks`` blocks with ``cells`` cells
+    per axis would need more than ``max_memory`` bytes (:func:`network_memory`); else return
+    the estimate."""
+    max_memory = _limit(max_memory, "max_memory")
+    need = network_memory(dim, blocks, cells)
+    if need > max_memory:
+        raise PlanTooLarge(f"building {blocks:,} blocks of {cells:,} cells per axis in d={dim} "
+                           f"needs about {format_bytes(need)}, beyond max_memory="
+                           f"{format_bytes(max_memory)}; pass a larger max_memory if this "
+                           "machine has it")
+    return need
 
 
 def mesh_memory(blocks: int, mesh: str) -> float:
