@@ -157,7 +157,8 @@ def estimate(dim: int, blocks: float, cells: float) -> dict:
             memory = network_memory(dim, blocks, int(cells))
     else:
         parameters = memory = math.inf
-    return {"blocks": blocks, "cells": cells, "parameters": parameters, "memory": memory}
+    return {"dim": dim, "blocks": blocks, "cells": cells, "parameters": parameters,
+            "memory": memory}
 
 
 def _weight_sums(field, regularities) -> dict:
@@ -196,7 +197,7 @@ def plan_size_lower_bound(field, box, eps: float, shares, regularities,
 
 
 def _count(x: float) -> str:
-    return f"{int(x):,}" if math.isfinite(x) and x < 1e9 else f"{x:.3g}"
+    return f"{int(x):,}" if math.isfinite(x) and x < 1e12 else f"{x:.3g}"
 
 
 def refusal(eps: float, what: str, size: dict, max_parameters: float,
@@ -204,12 +205,12 @@ def refusal(eps: float, what: str, size: dict, max_parameters: float,
     """The error naming ``eps``, the estimate, the limit it exceeds and what to do."""
     over = []
     if size["parameters"] > max_parameters:
-        over.append(f"max_parameters={max_parameters:.3g}")
+        over.append(f"max_parameters={_count(max_parameters)}")
     if size["memory"] > max_memory:
         over.append(f"max_memory={format_bytes(max_memory)}")
     return PlanTooLarge(
         f"eps={eps:g}: {what} N={_count(size['blocks'])} blocks and {_count(size['cells'])} "
-        f"cells per axis: {size['parameters']:.3g} nonzero parameters and "
+        f"cells per axis: {_count(size['parameters'])} nonzero parameters and "
         f"{format_bytes(size['memory'])}, beyond {' and '.join(over) or 'the limits'}. Raise "
         "eps, or pass larger max_parameters / max_memory if this machine has the memory and "
         "the time for it.")

@@ -107,16 +107,15 @@ def _invert_primitive(field, targets):
     t = np.clip(t, lo, hi)
     for _ in range(120):
         excess = np.asarray(primitive(t), dtype=np.float64) - start - targets
-        if np.all(np.abs(excess) <= resolution):
-            return t
         lo, hi = np.where(excess < 0, t, lo), np.where(excess < 0, hi, t)
         with np.errstate(divide="ignore", invalid="ignore"):
             newton = t - excess / np.asarray(field.sup(t), dtype=np.float64)
+        # done: the target met to round-off, Newton standing still, or the bracket closed
+        done = (np.abs(excess) <= resolution) | (newton == t) | (hi - lo <= 2.0**-60 * T)
+        if np.all(done):
+            return t
         inside = np.isfinite(newton) & (newton > lo) & (newton < hi)
-        step = np.where(inside, newton, 0.5 * (lo + hi))
-        if np.all((np.abs(step - t) <= 2.0**-60 * T) | (hi - lo <= 2.0**-60 * T)):
-            return step
-        t = step
+        t = np.where(done, t, np.where(inside, newton, 0.5 * (lo + hi)))
     return t
 
 

@@ -52,13 +52,13 @@ def least_passing(passes: Callable[[int], bool], start: int = 1, limit: int = 2*
                   refine: bool = True) -> int | None:
     """The least integer ``n >= start`` with ``passes(n)``, for ``passes`` false then true
     (monotone): doubling from ``start`` brackets it in ``(hi / 2, hi]``, then ``bisect`` finds
-    it. ``None`` when no ``n <= limit`` of the doubling passes; with ``refine=False`` the first
-    passing ``start * 2^j`` is returned instead."""
+    it; the doubling stops at ``limit`` itself, and ``None`` means ``passes(limit)`` fails.
+    With ``refine=False`` the first passing ``start * 2^j <= limit`` is returned instead."""
     lo, hi = start - 1, start
     while not passes(hi):
-        lo, hi = hi, 2 * hi
-        if hi > limit:
+        if hi >= limit or (not refine and 2 * hi > limit):
             return None
+        lo, hi = hi, min(2 * hi, limit)
     if not refine:
         return hi
     return bisect.bisect_left(range(lo + 1, hi), True, key=passes) + lo + 1
@@ -102,11 +102,18 @@ class _Stalled(Exception):
     """The Euler and interpolation parts stopped decreasing as the mesh was refined."""
 
 
+def _beyond(size, max_parameters, max_memory) -> bool:
+    """Whether a plan of this estimate is beyond the limits even with the ``2 d`` zero
+    first-layer biases per block of a grid with a coordinate 0 (Plan.parameter_counts)."""
+    fewest = size["parameters"] - 2 * size["dim"] * size["blocks"]
+    return fewest > max_parameters or size["memory"] > max_memory
+
+
 def _most_cells(dim, blocks, max_parameters, max_memory) -> int:
     """The most cells per axis (``<= CELLS_LIMIT``) a plan of ``blocks`` blocks may have
     within the limits; 0 if not even one cell fits."""
     def too_large(cells):
-        return limits.exceeds(limits.estimate(dim, blocks, cells), max_parameters, max_memory)
+        return _beyond(limits.estimate(dim, blocks, cells), max_parameters, max_memory)
 
     if too_large(1):
         return 0
@@ -126,7 +133,7 @@ class _Outcome:
             self.too_large = size
 
     def error(self, eps, choice, max_parameters, max_memory) -> ValueError:
-        mesh = choice.mesh if choice.times is None else "the given times"
+        mesh = f"the {choice.mesh} mesh" if choice.times is None else "the given times"
         if self.too_large is not None:
             return limits.refusal(eps, "the smallest plan within reach needs about",
                                   self.too_large, max_parameters, max_memory)
@@ -135,19 +142,20 @@ class _Outcome:
             return ValueError(
                 f"eps={eps:g}: the search for the number of blocks stopped at its limit of "
                 f"{limits.MAX_SEARCH_BLOCKS:,} blocks (2^{limits.MAX_SEARCH_BLOCKS.bit_length() - 1}"
-                f", resnet_flows.limits.MAX_SEARCH_BLOCKS) on the {mesh} mesh, where the Euler "
-                f"and interpolation parts are still {value:.3g} > {target:.3g}. That is the "
+                f", resnet_flows.limits.MAX_SEARCH_BLOCKS) on {mesh}, where the Euler "
+                f"and interpolation parts are still {value:.3g} > {target:.3g} (they would fit "
+                f"eps={value * eps / target:.3g} at that share). That is the "
                 "planner's search limit, not a proof that no plan exists: raise eps, use "
                 "mesh='graded' (and declare the field's singular times) if m(t) is "
                 "concentrated, or pass your own partition as mesh=<array of times>.")
         if self.stalled is not None:
             return ValueError(
-                f"eps={eps:g} cannot be certified with the {mesh} mesh: refining it stopped "
+                f"eps={eps:g} cannot be certified with {mesh}: refining it stopped "
                 f"lowering the Euler and interpolation parts (at {self.stalled:.3g}); next to a "
                 "singular time no block gets lighter than the mass between two adjacent "
                 "floats. Raise eps.")
-        return ValueError(f"eps={eps:g} cannot be certified with the {mesh} mesh: the "
-                          "partition's Euler and interpolation parts exceed it")
+        return ValueError(f"eps={eps:g} cannot be certified with {mesh}: the partition's "
+                          "Euler and interpolation parts exceed it")
 
 
 def search_plans(dim, eps, shares, regularities, choice, partition_bound, plan_for, *,
@@ -201,12 +209,12 @@ def search_plans(dim, eps, shares, regularities, choice, partition_bound, plan_f
         lo, hi = start - 1, start
         try:
             while bound_at(hi) > target:
-                lo, hi = hi, 2 * hi
-                if hi > blocks_cap:
+                if hi >= blocks_cap or (not refine and 2 * hi > blocks_cap):
                     _no_blocks(target)
                     return None
+                lo, hi = hi, min(2 * hi, blocks_cap)
             fewest = limits.estimate(dim, lo + 1.0, floor)
-            if limits.exceeds(fewest, max_parameters, max_memory):
+            if _beyond(fewest, max_parameters, max_memory):
                 outcome.beyond_limits(fewest)
                 return None
             # even its least N with its fewest cells (less the biases a grid may zero) is larger
@@ -260,7 +268,10 @@ def search_plans(dim, eps, shares, regularities, choice, partition_bound, plan_f
             plan = cells_for(times, share, regularity, most)
             if plan is not None and plan.bound <= plan.eps:
                 nonzero = count_parameters(plan)[1]
-                if not best or nonzero < best[0][0]:
+                if nonzero > max_parameters:
+                    size = limits.estimate(dim, plan.num_blocks, plan.cells)
+                    outcome.beyond_limits(dict(size, parameters=float(nonzero)))
+                elif not best or nonzero < best[0][0]:
                     best[:] = [(nonzero, plan)]
     if not best:
         raise outcome.error(eps, choice, max_parameters, max_memory)
