@@ -143,8 +143,8 @@ class _Outcome:
                 f"eps={eps:g}: the search for the number of blocks stopped at its limit of "
                 f"{limits.MAX_SEARCH_BLOCKS:,} blocks (2^{limits.MAX_SEARCH_BLOCKS.bit_length() - 1}"
                 f", resnet_flows.limits.MAX_SEARCH_BLOCKS) on {mesh}, where the Euler "
-                f"and interpolation parts are still {value:.3g} > {target:.3g} (they would fit "
-                f"eps={value * eps / target:.3g} at that share). That is the "
+                f"and interpolation parts are still {value:.3g} > {target:.3g} (at that share "
+                f"of eps they would fit eps={value * eps / target:.3g}). That is the "
                 "planner's search limit, not a proof that no plan exists: raise eps, use "
                 "mesh='graded' (and declare the field's singular times) if m(t) is "
                 "concentrated, or pass your own partition as mesh=<array of times>.")
