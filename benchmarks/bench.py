@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import resource
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from resnet_flows import fields, rough
+from resnet_flows import fields
 from resnet_flows.baselines import timed
 from resnet_flows.flows import reference_flow, solve_ivp_piece, solve_restarted
-from resnet_flows.plan import plan_flow_resnet
+from resnet_flows.limits import PlanTooLarge
+from resnet_flows.plan import mesh_times, plan_flow_resnet
 from resnet_flows.relu import cpwl_network
 from resnet_flows.resnet import build_certified_resnet
 from resnet_flows.smallest import smallest_certified_resnet
+
+# the fields a user writes, shared with the planners' tests
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from user_fields import user_field_2d, user_field_3d
 
 K2 = (np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
 
@@ -38,6 +45,35 @@ def _solver_at_accuracy(field, x, target):
         if err <= target:
             return tol, elapsed, err
     return None, float("nan"), float("nan")
+
+
+def _planner_rows():
+    """The planners on fields a user writes (tests/user_fields.py), with their defaults: plan
+    and build within the issue's targets, and refusals that cost nothing."""
+    rows = []
+    for make, eps, target in ((user_field_2d, 0.25, 10.0), (user_field_3d, 0.3, 30.0)):
+        field = make()
+        box = (-np.ones(field.dim), np.ones(field.dim))
+        plan_time, plan = _timed(lambda f=field, b=box, e=eps: plan_flow_resnet(f, b, e), repeat=1)
+        build_time, _ = _timed(lambda f=field, p=plan: build_certified_resnet(f, p), repeat=1)
+        note = (f"<= {target:g} s (plan {plan_time:.2f} s); {plan.mesh}, N={plan.num_blocks}, "
+                f"cells={plan.cells}, nnz={plan.parameters[1]:,}")
+        rows.append((f"default plan + build, {field.name}, eps={eps}",
+                     f"{plan_time + build_time:.3f} s", note))
+    field = fields.switching_rotations()
+    refuse_time, _ = _timed(lambda: _refused(lambda: plan_flow_resnet(field, K2, 1e-8)))
+    rows.append(("refusal: plan_flow_resnet eps=1e-8", f"{refuse_time:.3f} s", "<= 2 s, PlanTooLarge"))
+    mesh_time, _ = _timed(lambda: _refused(lambda: mesh_times(field, 10**9)))
+    rows.append(("refusal: mesh_times(field, 10**9)", f"{mesh_time:.3f} s", "no 7.45 GiB allocation"))
+    return rows
+
+
+def _refused(call):
+    try:
+        call()
+    except PlanTooLarge:
+        return True
+    raise AssertionError("expected PlanTooLarge")
 
 
 def main() -> None:
@@ -73,12 +109,7 @@ def main() -> None:
     rows.append(("flow map, 1e4 pts: DOP853 at matched accuracy", f"{solver_time:.3f} s",
                  f"rtol=atol={tol:g}, error {solver_err:.2e}"))
     rows.append(("throughput ratio ResNet / DOP853", f"{solver_time / traj_time:.2f}x", ""))
-    user = rough.interior_singular_field(tstar=0.61, beta=0.8, strength=0.1)
-    user_time, user_plan = _timed(lambda: plan_flow_resnet(user, K2, 0.25, mesh="graded"), repeat=1)
-    build_user, _ = _timed(lambda: build_certified_resnet(user, user_plan), repeat=1)
-    rows.append(("plan + build, user field |t-0.61|^-0.8 tanh, d=2, eps=0.25",
-                 f"{user_time + build_user:.3f} s",
-                 f"<= 20 s; graded, N={user_plan.num_blocks}, cells={user_plan.cells}"))
+    rows += _planner_rows()
     small_time, small = _timed(lambda: smallest_certified_resnet(
         fields.periodic_drift_rotation(), K2, 0.1, progress=False), repeat=1)
     note = (f"<= 120 s; {small.nonzero:,} vs {small.a_priori_nonzero:,} nonzero a priori "

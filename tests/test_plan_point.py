@@ -81,3 +81,32 @@ def test_bad_inputs():
         certify_point(field, box, np.linspace(0, 1, 5), 4, holder=3.0)
     with pytest.raises(ValueError, match="times"):
         certify_point(field, box, np.linspace(0, 0.5, 5), 4)
+
+
+def test_point_plans_choose_their_mesh_with_the_point_euler_parts():
+    field = fields.holder_field(1, 0.5)
+    box = (-np.ones(1), np.ones(1))
+    plan = plan_point_resnet(field, box, 0.1, regularity="lipschitz")
+    assert plan.mesh == "uniform" and plan.mesh_reason.startswith("estimate")
+    graded = plan_point_resnet(field, box, 0.1, regularity="lipschitz", mesh="graded")
+    assert graded.mesh == "graded" and graded.bound <= 0.1
+    assert 0.9 * plan.num_blocks < graded.num_blocks  # graded is not 10 % smaller: uniform kept
+    dyadic = plan_point_resnet(field, box, 0.1, dyadic=True)
+    assert dyadic.mesh == "uniform" and "dyadic" in dyadic.mesh_reason
+    with pytest.raises(ValueError, match="dyadic"):
+        plan_point_resnet(field, box, 0.1, dyadic=True, mesh="graded")
+
+
+def test_point_plans_refuse_huge_work_and_wrong_bounds():
+    field = fields.holder_field(1, 0.5)
+    box = (-np.ones(1), np.ones(1))
+    with pytest.raises(rf.PlanTooLarge, match="eps=1e-08"):
+        plan_point_resnet(field, box, 1e-8)
+    plan = plan_point_resnet(field, box, 0.1)
+    with pytest.raises(rf.PlanTooLarge, match="max_parameters"):
+        plan_point_resnet(field, box, 0.1, max_parameters=plan.parameters[1] // 2)
+    lying = rf.VectorField(field.f, 1, 1.0, field.sup_bound, lambda t: 0.1 + 0 * np.asarray(t),
+                           name="L too small")
+    lying.holder_exponent, lying.holder_constant = field.holder_exponent, field.holder_constant
+    with pytest.raises(ValueError, match="lip_bound"):
+        plan_point_resnet(lying, box, 0.1)

@@ -18,7 +18,9 @@ from .fields import NeuralODEField, SpatialField, VectorField
 from .flowmap import FlowMapPlan, certify_flow_map, flow_map_resnet, plan_flow_map_resnet
 from .flows import reference_flow, solve_restarted
 from .invertibility import fixed_point_inverse, invert, invert_with_bound
+from .limits import PlanTooLarge
 from .measure import measured_space_time_error
+from .mesh import MeshChoice, choose_mesh
 from .plan import DEFAULT_SHARES, EpsilonShare, Plan, certify, mesh_times, plan_flow_resnet
 from .plan_point import PointPlan, certify_point, plan_point_resnet
 from .relu import CPWLNetwork, KuhnGrid, count_parameters, cpwl_network, kuhn_network_size
@@ -45,9 +47,11 @@ __all__ = [
     "FieldBlock",
     "FlowMapPlan",
     "KuhnGrid",
+    "MeshChoice",
     "NeuralODEField",
     "PerturbedBlock",
     "Plan",
+    "PlanTooLarge",
     "PointPlan",
     "ReLUResNet",
     "SmallestCertified",
@@ -63,6 +67,7 @@ __all__ = [
     "certify",
     "certify_flow_map",
     "certify_point",
+    "choose_mesh",
     "count_parameters",
     "cpwl_network",
     "euler_resnet",

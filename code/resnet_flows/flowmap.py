@@ -242,9 +242,10 @@ def _flow_map_plan(field, box, pieces, cells, regularity, allowance, margin=None
     node = pert + solver
     chord = pieces["chord"]
     bound = float(node.max()) + float(chord.max())
-    return FlowMapPlan(field, box, pieces["times"], cells, block_box, regularity, 0.0,
-                       float(chord.max()), float(node.max()), bound if eps is None else eps,
-                       node, chord, allowance)
+    return FlowMapPlan(field, box, pieces["times"], cells, block_box, regularity,
+                       euler_part=0.0, interpolation_part=float(chord.max()),
+                       block_part=float(node.max()), eps=bound if eps is None else eps,
+                       node_bounds=node, chord_bounds=chord, allowance=allowance)
 
 
 def certify_flow_map(field: VectorField, box, times, cells: int, regularity: str | None = None,

@@ -9,17 +9,18 @@ with ``E`` the averaged-Euler bound (thm-averaged-euler), ``M_k = int_{I_k} m`` 
 perturbation bound (thm-stability) for block errors ``delta_k = Lambda_k |h| / 2`` (Lipschitz)
 or ``delta_k = |h|^2 / 8 int_{I_k} H`` (C^2) of thm-relu-approx. The block box is ``K`` grown by
 ``int_0^T m`` (where averaged Euler can go) plus ``P`` (how far the ResNet can stray from it).
-Point-evaluation blocks (thm-complexity, :mod:`resnet_flows.plan_point`) share the same core: one regularity check, one margin
-fixed point (:func:`least_margin`), one least-passing search (:func:`least_passing`) and the
-named shares of ``eps`` (:class:`EpsilonShare`).
+Point-evaluation blocks (thm-complexity, :mod:`resnet_flows.plan_point`) share the same
+core: one regularity check, one margin fixed point (:func:`least_margin`), one least-passing
+search (:func:`least_passing`), the named shares of ``eps`` (:class:`EpsilonShare`), one choice
+of mesh (:func:`~resnet_flows.mesh.choose_mesh`), one search over shares with its refusals
+(:func:`~resnet_flows.search.search_plans`, :mod:`resnet_flows.limits`) and one sampled check of
+the field's declared constants (:func:`~resnet_flows.declared.check_declared_bounds`).
 """
 
 from __future__ import annotations
 
-import bisect
-import dataclasses
 import math
-from collections.abc import Callable
+import numbers
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
@@ -27,30 +28,68 @@ import numpy as np
 
 from . import bounds
 from ._validate import as_box, as_times, nonnegative_float, positive_float, positive_int
+from .declared import check_declared_bounds
 from .fields import VectorField
-from .relu import kuhn_network_size
+from .limits import (
+    DEFAULT_MAX_MEMORY,
+    DEFAULT_MAX_PARAMETERS,
+    PlanTooLarge,
+    cells_lower_bound,
+    exceeds,
+    network_memory,
+    plan_size_lower_bound,
+    refusal,
+    resolve_limits,
+)
+from .mesh import (
+    MeshChoice,
+    averaged_partition_bound,
+    choose_mesh,
+    growth,
+    interval_integrals,
+    mesh_times,
+)
+from .relu import KuhnGrid, count_parameters, kuhn_network_size
+from .search import (
+    MARGIN_ITERATIONS,
+    cheapest_plan,
+    fewest_cells,
+    least_margin,
+    least_passing,
+    search_plans,
+)
 
 __all__ = [
+    "DEFAULT_MAX_MEMORY",
+    "DEFAULT_MAX_PARAMETERS",
     "DEFAULT_SHARES",
     "MARGIN_ITERATIONS",
     "REGULARITIES",
     "EpsilonShare",
+    "MeshChoice",
+    "PartitionParts",
     "Plan",
+    "PlanTooLarge",
     "block_part",
     "certify",
+    "certify_parts",
     "cheapest_plan",
     "check_partition",
+    "check_planner_inputs",
     "check_regularity",
+    "choose_mesh",
     "fewest_cells",
     "least_margin",
     "least_passing",
     "mesh_times",
+    "partition_parts",
     "plan_flow_resnet",
+    "planner_eps",
     "resolve_shares",
+    "search_plans",
 ]
 
 REGULARITIES = ("lipschitz", "c2")
-MARGIN_ITERATIONS = 200
 
 
 @dataclass(frozen=True)
@@ -106,48 +145,39 @@ def check_regularity(field, regularity, search: bool):
     return allowed if search else allowed[-1:]
 
 
-def least_margin(need: Callable[[float], float], start: float, limit: float,
-                 iterations: int = MARGIN_ITERATIONS) -> float:
-    """The least fixed point ``m = need(m)`` of an increasing ``need``, by ``m <- need(m)`` from
-    ``start`` (below it); ``inf`` when none is found.
-
-    The block box must hold the block part as margin and the block part grows with the box, so
-    the margin is such a fixed point. The iteration increases to the least fixed point when one
-    exists, but only linearly, with ratio ``need'(m)``: close to 1 it takes very many steps.
-    It therefore gives up after ``iterations`` steps, or once ``m`` exceeds ``limit``, even when a
-    fixed point may exist: such a grid barely suffices and is treated as too coarse (the
-    planners then try more cells), which bounds the cost of every plan.
-    """
-    trial = start
-    for _ in range(iterations):
-        needed = need(trial)
-        if needed <= trial:
-            return trial
-        trial = needed * (1 + 1e-6)
-        if trial > limit:
-            break
-    return math.inf
+def planner_eps(eps) -> float:
+    """``eps`` as a finite float ``> 0``; ``bool`` is refused (``True`` is not ``1.0`` here)."""
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, (numbers.Real, np.ndarray)):
+        raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
+    return positive_float(eps, "eps")
 
 
-def least_passing(passes: Callable[[int], bool], start: int = 1, limit: int = 2**24,
-                  refine: bool = True) -> int | None:
-    """The least integer ``n >= start`` with ``passes(n)``, for ``passes`` false then true
-    (monotone): doubling from ``start`` brackets it in ``(hi / 2, hi]``, then ``bisect`` finds
-    it. ``None`` when no ``n <= limit`` of the doubling passes; with ``refine=False`` the first
-    passing ``start * 2^j`` is returned instead."""
-    lo, hi = start - 1, start
-    while not passes(hi):
-        lo, hi = hi, 2 * hi
-        if hi > limit:
-            return None
-    if not refine:
-        return hi
-    return bisect.bisect_left(range(lo + 1, hi), True, key=passes) + lo + 1
+def check_planner_inputs(field, box, eps, regularity, share, max_parameters, max_memory,
+                         check_field, block_sums=True):
+    """The checks every planner makes before searching: types, ``eps``, ``box``, regularities,
+    shares and limits; the sampled declared constants (``check_field``); and the refusal of
+    ``eps`` whose smallest possible plan already exceeds the limits
+    (:func:`~resnet_flows.limits.plan_size_lower_bound`). Returns ``(eps, box, regularities,
+    shares, (max_parameters, max_memory))``."""
+    if not isinstance(field, VectorField):
+        raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
+    eps = planner_eps(eps)
+    box = as_box(box, "box", dim=field.dim)
+    regularities = check_regularity(field, regularity, search=True)
+    shares = resolve_shares(share)
+    limits = resolve_limits(max_parameters, max_memory)
+    if check_field:
+        check_declared_bounds(field, box, regularities)
+    smallest = plan_size_lower_bound(field, box, eps, shares, regularities, block_sums)
+    if exceeds(smallest, *limits):
+        raise refusal(eps, "every plan needs at least", smallest, *limits)
+    return eps, box, regularities, shares, limits
 
 
 @dataclass(frozen=True)
 class Plan:
-    """A partition and grid with the certified bound of thm-main split into its three parts."""
+    """A partition and grid with the certified bound of thm-main split into its three parts,
+    and the mesh it was planned on (``mesh``: uniform, graded or given; ``mesh_reason``)."""
 
     field: VectorField
     box: tuple[np.ndarray, np.ndarray]
@@ -160,6 +190,8 @@ class Plan:
     block_part: float
     eps: float
     node_bounds: np.ndarray = dataclass_field(repr=False)
+    mesh: str = "given"
+    mesh_reason: str = ""
 
     @property
     def num_blocks(self) -> int:
@@ -169,82 +201,40 @@ class Plan:
     def bound(self) -> float:
         return self.euler_part + self.interpolation_part + self.block_part
 
+    def parameter_counts(self) -> tuple[int, int]:
+        """``(total, nonzero)`` parameters of the ResNet this plan builds, without building it:
+        ``N`` Kuhn networks on the block grid (lem-kuhn-network-size), less the first-layer
+        biases that vanish because a grid coordinate is 0. Nodal values are counted as nonzero:
+        the built network (:func:`~resnet_flows.relu.count_parameters`) has fewer by exactly
+        the nodal values that are 0 (where ``F_k`` vanishes at a node)."""
+        dim = self.field.dim
+        total, nonzero = kuhn_network_size(dim, self.cells, dim)
+        lower, upper = self.block_box
+        if np.all(np.isfinite(lower)) and np.all(np.isfinite(upper)):
+            grid = KuhnGrid(self.block_box, self.cells)
+            nonzero -= 2 * sum(int(np.count_nonzero(grid.coordinates(i) == 0))
+                               for i in range(dim))
+        return self.num_blocks * total, self.num_blocks * nonzero
+
     @property
     def parameters(self) -> tuple[int, int]:
-        """``(total, nonzero)`` parameters of the ResNet this plan builds (all blocks)."""
-        total, nonzero = kuhn_network_size(self.field.dim, self.cells, self.field.dim)
-        return self.num_blocks * total, self.num_blocks * nonzero
+        """``(total, nonzero)`` parameters of the ResNet this plan builds
+        (:func:`~resnet_flows.relu.count_parameters` of the plan)."""
+        return count_parameters(self)
+
+    @property
+    def memory(self) -> float:
+        """Estimated bytes to build and hold its ResNet (:func:`~resnet_flows.limits.network_memory`)."""
+        return network_memory(self.field.dim, self.num_blocks, self.cells)
 
     def summary(self) -> dict:
         return {
             "N": self.num_blocks, "cells": self.cells, "regularity": self.regularity,
             "euler_part": self.euler_part, "interpolation_part": self.interpolation_part,
             "block_part": self.block_part, "bound": self.bound, "eps": self.eps,
-            "nonzero_parameters": self.parameters[1],
+            "nonzero_parameters": self.parameters[1], "memory_bytes": self.memory,
+            "mesh": self.mesh, "mesh_reason": self.mesh_reason,
         }
-
-
-def mesh_times(field: VectorField, blocks: int, mesh: str = "uniform") -> np.ndarray:
-    """``blocks + 1`` times: ``uniform``, or ``graded`` so that every ``I_k`` carries the same
-    ``int m`` (for ``m ~ t^{-1/2}`` this is ``t_k = T (k / N)^2``)."""
-    blocks = positive_int(blocks, "blocks")
-    T = field.horizon
-    if mesh == "uniform":
-        return T * np.arange(blocks + 1) / blocks
-    if mesh != "graded":
-        raise ValueError(f"mesh must be 'uniform', 'graded' or an array of times, got {mesh!r}")
-    total = float(field.sup_integral(0.0, T))
-    if total == 0:
-        return T * np.arange(blocks + 1) / blocks
-    targets = total * np.arange(1, blocks) / blocks
-    # Bisection in t cannot place nodes closer than 2^-60 T to a singular time (t_1 = T N^-10
-    # for beta = 0.9): there the table is inverted in its variable u instead.
-    table = field.cumulative("sup", table=bool(field.singular_times.size))
-    inverse = getattr(table, "inverse", None)
-    if inverse is not None:
-        # The planner asks for the same N under every share of eps: invert the table once.
-        cached = table.meshes
-        if blocks not in cached:
-            cached[blocks] = inverse(targets)
-        inner = cached[blocks].copy()
-    else:
-        lo, hi = np.zeros_like(targets), np.full_like(targets, T)
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            below = np.asarray(field.sup_integral(np.zeros_like(mid), mid)) < targets
-            lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
-        inner = 0.5 * (lo + hi)
-    times = np.concatenate([[0.0], inner, [T]])
-    # Near an interior t* with exponent beta the block of mass M has length ~ M^{1/(1-beta)},
-    # possibly below the spacing of floats at t*: such nodes collide and are moved apart by one
-    # float (the blocks' actual masses are what the certificates use).
-    collisions = np.nonzero(np.diff(times) <= 0)[0]
-    for i in range(collisions[0] if collisions.size else times.size, times.size - 1):
-        times[i + 1] = max(times[i + 1], np.nextafter(times[i], np.inf))
-    if np.any(np.diff(times) <= 0):
-        raise ValueError(f"blocks={blocks} is too many for a graded mesh of {field.name} "
-                         "in floating point")
-    return times
-
-
-def _interval_integrals(field, times):
-    a, b = times[:-1], times[1:]
-    return np.asarray(field.sup_integral(a, b)), np.asarray(field.lip_integral(a, b))
-
-
-def _growth(field, times, lam):
-    """Per-step error amplification minus one: ``Lambda_k``, or with a declared one-sided
-    Lipschitz bound ``sqrt(1 + 2 mu_k + Lambda_k^2) - 1`` (lem-one-sided)."""
-    if getattr(field, "mu_bound", None) is None:
-        return lam
-    mu = np.asarray(field.mu_integral(times[:-1], times[1:]), dtype=np.float64)
-    return bounds.one_sided_growth(lam, mu)
-
-
-def _block_weights(field, times, regularity, lam):
-    if regularity == "lipschitz":
-        return lam
-    return np.asarray(field.hess_integral(times[:-1], times[1:]))
 
 
 def _block_scale(regularity, widths_norm_per_cell, cells):
@@ -270,7 +260,14 @@ def block_part(box, reach, regularity, cells, unit, offset=0.0, margin=None):
 
     if margin is None:
         limit = 1e6 * (1.0 + float(np.max(upper - lower)) + reach)
-        margin = least_margin(lambda m: offset + float(part(m).max()), offset, limit)
+        largest = float(unit.max())  # max P = scale * max unit: O(1) per iteration, not O(N)
+
+        def need(m):
+            box_lower, box_upper = block_box(m)
+            width = float(np.linalg.norm(box_upper - box_lower))
+            return offset + float(_block_scale(regularity, width, cells) * largest)
+
+        margin = least_margin(need, offset, limit)
     if math.isinf(margin):
         return np.full(unit.size, math.inf), (lower - math.inf, upper + math.inf)
     return part(margin), block_box(margin)
@@ -281,6 +278,47 @@ def check_partition(field, times):
     if abs(times[0]) > 0 or abs(times[-1] - field.horizon) > 1e-12 * field.horizon:
         raise ValueError(f"times must run from 0 to the horizon {field.horizon}")
     return times
+
+
+@dataclass(frozen=True)
+class PartitionParts:
+    """What thm-main's bound takes from the partition alone, computed once per partition and
+    shared by every grid tried on it: ``M_k`` (``m_int``), the Euler bound ``E_k``
+    (``euler``), ``int_0^T m`` (``reach``) and, per regularity, the Gronwall sums of the block
+    weights (``units``: ``P_k = scale(|h|) units_k``)."""
+
+    times: np.ndarray
+    m_int: np.ndarray
+    euler: np.ndarray
+    reach: float
+    units: dict
+
+
+def partition_parts(field: VectorField, times, regularities=("lipschitz",)) -> PartitionParts:
+    """The :class:`PartitionParts` of ``times`` (thm-averaged-euler and thm-stability with the
+    amplification ``1 + growth_k`` per step, lem-one-sided where ``mu`` is declared)."""
+    m_int, lam = interval_integrals(field, times)
+    amplification = growth(field, times, lam)
+    units = {}
+    for regularity in regularities:
+        weights = lam if regularity == "lipschitz" else interval_integrals(field, times, "hess")
+        units[regularity] = bounds.discrete_gronwall(amplification, weights)
+    return PartitionParts(times, m_int, bounds.discrete_gronwall(amplification, lam * m_int),
+                          float(field.sup_integral(0.0, field.horizon)), units)
+
+
+def certify_parts(field: VectorField, box, parts: PartitionParts, cells: int, regularity: str,
+                  margin: float | None = None, mesh: str = "given", mesh_reason: str = "") -> Plan:
+    """The certified plan of thm-main on a partition's :class:`PartitionParts` and ``cells``
+    cells per axis (inputs already checked: :func:`certify` checks them)."""
+    euler, m_int = parts.euler, parts.m_int
+    pert, block_box = block_part(box, parts.reach, regularity, cells, parts.units[regularity],
+                                 margin=margin)
+    if margin is not None and pert.max() > margin:
+        raise ValueError(f"margin={margin} is smaller than the block part {pert.max():.3g}")
+    return Plan(field, box, parts.times, cells, block_box, regularity, float(euler.max()),
+                float(m_int.max()), float(pert.max()),
+                float(euler.max() + m_int.max() + pert.max()), euler + pert, mesh, mesh_reason)
 
 
 def certify(field: VectorField, box, times, cells: int, regularity: str | None = None,
@@ -295,57 +333,16 @@ def certify(field: VectorField, box, times, cells: int, regularity: str | None =
     times = check_partition(field, times)
     cells = positive_int(cells, "cells")
     (regularity,) = check_regularity(field, regularity, search=False)
-    m_int, lam = _interval_integrals(field, times)
-    growth = _growth(field, times, lam)
-    # thm-averaged-euler and thm-stability with the amplification 1 + growth_k per step
-    euler = bounds.discrete_gronwall(growth, lam * m_int)
-    weights = _block_weights(field, times, regularity, lam)
-    reach = float(field.sup_integral(0.0, field.horizon))
-    pert_unit = bounds.discrete_gronwall(growth, weights)
     if margin is not None:
         margin = nonnegative_float(margin, "margin")
-    pert, (block_lower, block_upper) = block_part((lower, upper), reach, regularity, cells,
-                                                   pert_unit, margin=margin)
-    if margin is not None and pert.max() > margin:
-        raise ValueError(f"margin={margin} is smaller than the block part {pert.max():.3g}")
-    return Plan(field, (lower, upper), times, cells, (block_lower, block_upper), regularity,
-                float(euler.max()), float(m_int.max()), float(pert.max()),
-                float(euler.max() + m_int.max() + pert.max()), euler + pert)
+    return certify_parts(field, (lower, upper), partition_parts(field, times, (regularity,)),
+                         cells, regularity, margin)
 
 
-def fewest_cells(plan_for, block_target, eps):
-    """The plan with the fewest cells whose block part is ``<= block_target`` (it decreases
-    with the cells), carrying ``eps``; ``None`` if the other parts already reach ``eps`` or no
-    grid of up to ``2^16`` cells per axis suffices."""
-    plans = {}
-
-    def plan_at(cells):
-        if cells not in plans:
-            plans[cells] = plan_for(cells)
-        return plans[cells]
-
-    if plan_at(1).euler_part + plan_at(1).interpolation_part >= eps:
-        return None
-    cells = least_passing(lambda c: plan_at(c).block_part <= block_target, limit=2**16)
-    return None if cells is None else dataclasses.replace(plan_at(cells), eps=eps)
-
-
-def cheapest_plan(plans):
-    """The feasible plan with the fewest nonzero parameters (the first one on ties)."""
-    best = None
-    for plan in plans:
-        feasible = plan is not None and plan.bound <= plan.eps
-        if feasible and (best is None or plan.parameters[1] < best.parameters[1]):
-            best = plan
-    return best
-
-
-class _Stalled(Exception):
-    """The Euler and interpolation parts stopped decreasing as the mesh was refined."""
-
-
-def plan_flow_resnet(field: VectorField, box, eps: float, mesh="uniform",
-                     regularity: str | None = None, share=None) -> Plan:
+def plan_flow_resnet(field: VectorField, box, eps: float, mesh="auto",
+                     regularity: str | None = None, share=None, *,
+                     max_parameters: float = DEFAULT_MAX_PARAMETERS,
+                     max_memory: float = DEFAULT_MAX_MEMORY, check_field: bool = True) -> Plan:
     """A cheapest certified plan with ``plan.bound <= eps`` (thm-main).
 
     For each share of ``eps`` (``share``: one number in ``(0, 1)`` or :class:`EpsilonShare`,
@@ -353,49 +350,34 @@ def plan_flow_resnet(field: VectorField, box, eps: float, mesh="uniform",
     interpolation parts fit the partition's share, then the fewest cells whose block part fits
     the blocks' share; the plan with the fewest nonzero parameters wins.
     ``regularity``: ``"lipschitz"``, ``"c2"`` or None for the cheaper of the two the field allows.
-    ``mesh``: ``"uniform"``, ``"graded"`` (equal ``int m`` per block) or an array of times.
+    ``mesh``: ``"auto"`` (:func:`~resnet_flows.mesh.choose_mesh`: graded for declared singular
+    times or where it needs fewer blocks, else uniform; the plan records which and why),
+    ``"uniform"``, ``"graded"`` (equal ``int m`` per block) or an array of times.
+    Refuses (:class:`~resnet_flows.limits.PlanTooLarge`) plans beyond ``max_parameters`` nonzero
+    parameters or ``max_memory`` bytes, before building or searching further; with
+    ``check_field`` (default) refuses a field whose sampled values exceed its declared bounds.
     """
-    if not isinstance(field, VectorField):
-        raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
-    eps = positive_float(eps, "eps")
-    box = as_box(box, "box", dim=field.dim)
-    regularities = check_regularity(field, regularity, search=True)
-    shares = resolve_shares(share)
-    fixed_times = None if isinstance(mesh, str) else as_times(mesh, "mesh")
+    eps, box, regularities, shares, limits = check_planner_inputs(
+        field, box, eps, regularity, share, max_parameters, max_memory, check_field)
+    choice = choose_mesh(field, eps, mesh)
+    if choice.times is not None:
+        check_partition(field, choice.times)
+    bound = averaged_partition_bound(field)
+    parts = {}
 
-    computed: dict[int, float] = {}
+    def times_for(n):
+        return choice.times_for(field, n, limits[1])
 
-    def parts(n):
-        if n not in computed:
-            times = mesh_times(field, n, mesh)
-            m_int, lam = _interval_integrals(field, times)
-            growth = _growth(field, times, lam)
-            computed[n] = bounds.discrete_gronwall(growth, lam * m_int).max() + m_int.max()
-            # Stalled doubling: next to a singular time the graded blocks cannot get lighter
-            # than the mass between two adjacent floats (|t - t*|^-beta, beta near 1).
-            if n >= 64 and n & (n - 1) == 0 and computed.get(n // 2, math.inf) * 0.99 < computed[n]:
-                raise _Stalled
-        return computed[n]
+    def plan_for(times, cells, regularity):
+        if times.size not in parts:  # one mesh per call: N fixes the partition
+            parts.clear()  # one partition at a time: each holds O(N) floats
+            parts[times.size] = partition_parts(field, times, regularities)
+        return certify_parts(field, box, parts[times.size], cells, regularity, mesh=choice.mesh,
+                             mesh_reason=choice.reason)
 
-    def candidates():
-        for part in shares:
-            times = fixed_times
-            if times is None:
-                target = part.partition * eps
-                try:
-                    n_blocks = least_passing(lambda n, t=target: parts(n) <= t, limit=2**22)
-                except _Stalled:
-                    n_blocks = None
-                if n_blocks is None:  # this share leaves too little for Euler and interpolation
-                    continue
-                times = mesh_times(field, n_blocks, mesh)
-            for choice in regularities:
-                yield fewest_cells(
-                    lambda cells, t=times, c=choice: certify(field, box, t, cells, c),
-                    part.blocks * eps, eps)
+    def cells_floor(share):
+        return cells_lower_bound(field, box, share.blocks * eps, regularities)
 
-    best = cheapest_plan(candidates())
-    if best is None:
-        raise ValueError(f"eps={eps} cannot be certified with mesh={mesh!r}: the partition's "
-                         "Euler and interpolation parts exceed it")
-    return best
+    return search_plans(field.dim, eps, shares, regularities, choice,
+                        lambda n: bound(times_for(n)), plan_for, times_for=times_for,
+                        max_parameters=limits[0], max_memory=limits[1], cells_floor=cells_floor)

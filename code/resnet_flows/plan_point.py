@@ -14,15 +14,15 @@ import numpy as np
 from . import bounds
 from ._validate import as_box, nonnegative_float, positive_float, positive_int
 from .fields import VectorField
+from .limits import DEFAULT_MAX_MEMORY, DEFAULT_MAX_PARAMETERS
+from .mesh import MeshChoice, choose_mesh
 from .plan import (
     Plan,
     block_part,
-    cheapest_plan,
     check_partition,
+    check_planner_inputs,
     check_regularity,
-    fewest_cells,
-    least_passing,
-    resolve_shares,
+    search_plans,
 )
 
 __all__ = ["PointPlan", "certify_point", "plan_point_resnet"]
@@ -82,7 +82,18 @@ def _point_mesh(field, times, alpha, constant):
     return mesh
 
 
-def _point_plan(field, box, mesh, cells, regularity):
+def _point_bound(field, alpha, constant):
+    """``times -> max_k E_k + max_k M_k``: the point-Euler and time-interpolation parts."""
+    def bound(times):
+        nodes, steps = times[:-1], np.diff(times)
+        euler = bounds.point_euler_errors(steps, _at_nodes(field.sup, nodes),
+                                          _at_nodes(field.lip, nodes), constant, alpha)
+        return float(euler.max()) + float(np.max(field.sup_integral(nodes, times[1:])))
+
+    return bound
+
+
+def _point_plan(field, box, mesh, cells, regularity, choice=None):
     euler, m_int = mesh["euler"], mesh["m_int"]
     euler_max = float(euler.max())
     # The margin must hold E + P, and P grows with the box: the least fixed point of
@@ -90,8 +101,10 @@ def _point_plan(field, box, mesh, cells, regularity):
     pert, block_box = block_part(box, mesh["reach"], regularity, cells,
                                   mesh["unit", regularity], offset=euler_max)
     total = euler_max + float(m_int.max()) + float(pert.max())
+    chosen = {} if choice is None else {"mesh": choice.mesh, "mesh_reason": choice.reason}
     return PointPlan(field, box, mesh["times"], cells, block_box, regularity, euler_max,
-                     float(m_int.max()), float(pert.max()), total, euler + pert, mesh["holder"])
+                     float(m_int.max()), float(pert.max()), total, euler + pert, **chosen,
+                     holder=mesh["holder"])
 
 
 def certify_point(field: VectorField, box, times, cells: int, regularity: str | None = None,
@@ -116,55 +129,48 @@ def certify_point(field: VectorField, box, times, cells: int, regularity: str | 
 
 
 def plan_point_resnet(field: VectorField, box, eps: float, regularity: str | None = None,
-                      holder=None, dyadic: bool = False, share=None) -> PointPlan:
+                      holder=None, dyadic: bool = False, share=None, mesh="auto", *,
+                      max_parameters: float = DEFAULT_MAX_PARAMETERS,
+                      max_memory: float = DEFAULT_MAX_MEMORY,
+                      check_field: bool = True) -> PointPlan:
     """A cheapest certified plan with point-evaluation blocks and ``plan.bound <= eps``
-    (thm-complexity), on a uniform mesh.
+    (thm-complexity).
 
     As :func:`plan_flow_resnet`: for each share of ``eps`` (``share``: a number in ``(0, 1)``,
     an :class:`EpsilonShare`, a sequence of them, or None for :data:`DEFAULT_SHARES`), the
     smallest ``N`` (a power of two if ``dyadic``) whose Euler and time-interpolation parts fit
     the partition's share, then the fewest cells whose block part fits the blocks' share; the
     plan with the fewest nonzero parameters wins. ``regularity``: ``"lipschitz"``, ``"c2"``, or
-    None for the cheaper one the field allows.
+    None for the cheaper one the field allows. ``mesh``: ``"auto"``
+    (:func:`~resnet_flows.mesh.choose_mesh` with the point-Euler parts), ``"uniform"``,
+    ``"graded"`` or an array of times; ``dyadic`` needs a uniform mesh. Limits and the field
+    check as in :func:`plan_flow_resnet` (the size lower bound counts only ``N`` here).
     """
-    if not isinstance(field, VectorField):
-        raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
-    eps = positive_float(eps, "eps")
-    box = as_box(box, "box", dim=field.dim)
-    shares = resolve_shares(share)
+    eps, box, regularities, shares, limits = check_planner_inputs(
+        field, box, eps, regularity, share, max_parameters, max_memory, check_field,
+        block_sums=False)
     alpha, constant = _holder_of(field, holder)
-    regularities = check_regularity(field, regularity, search=True)
-    parts = {}
+    bound = _point_bound(field, alpha, constant)
+    if dyadic:
+        if not (isinstance(mesh, str) and mesh in ("auto", "uniform")):
+            raise ValueError(f"mesh must be 'uniform' (or 'auto') with dyadic=True, got {mesh!r}")
+        choice = MeshChoice("uniform", "dyadic=True: uniform dyadic meshes")
+    else:
+        choice = choose_mesh(field, eps, mesh, partition_bound=bound)
+    if choice.times is not None:
+        check_partition(field, choice.times)
+    meshes = {}
 
-    def parts_of(n):
-        """``max_k E_k + max_k M_k`` of the uniform ``n``-block mesh (cached scalars only)."""
-        if n not in parts:
-            times = field.horizon * np.arange(n + 1) / n
-            nodes, steps = times[:-1], np.diff(times)
-            euler = bounds.point_euler_errors(steps, _at_nodes(field.sup, nodes),
-                                              _at_nodes(field.lip, nodes), constant, alpha)
-            parts[n] = float(euler.max()) + float(np.max(field.sup_integral(nodes, times[1:])))
-        return parts[n]
+    def times_for(n):
+        return choice.times_for(field, n, limits[1])
 
-    def candidates():
-        start = 1
-        for part in shares:  # the default shares increase, so the smallest N does too
-            target = part.partition * eps
-            n_blocks = least_passing(lambda n, t=target: parts_of(n) <= t, start, 2**24,
-                                     refine=not dyadic)
-            if n_blocks is None:
-                raise ValueError(f"no partition with fewer than {2**24} blocks reaches "
-                                 f"{target:.3g}")
-            if share is None:
-                start = n_blocks
-            mesh = _point_mesh(field, field.horizon * np.arange(n_blocks + 1) / n_blocks, alpha,
-                               constant)
-            for choice in regularities:
-                yield fewest_cells(
-                    lambda cells, c=choice, m=mesh: _point_plan(field, box, m, cells, c),
-                    part.blocks * eps, eps)
+    def plan_for(times, cells, regularity):
+        if times.size not in meshes:  # one mesh per call: N fixes the partition
+            meshes.clear()
+            meshes[times.size] = _point_mesh(field, times, alpha, constant)
+        return _point_plan(field, box, meshes[times.size], cells, regularity, choice)
 
-    best = cheapest_plan(candidates())
-    if best is None:
-        raise ValueError(f"eps={eps} cannot be certified with point-evaluation blocks")
-    return best
+    return search_plans(field.dim, eps, shares, regularities, choice,
+                        lambda n: bound(times_for(n)), plan_for, times_for=times_for,
+                        max_parameters=limits[0], max_memory=limits[1], refine=not dyadic,
+                        warm_start=share is None)

@@ -24,6 +24,7 @@ from .blocks import (
     neural_euler_block,
 )
 from .fields import NeuralODEField, VectorField
+from .limits import DEFAULT_MAX_MEMORY, check_build_memory
 from .plan import Plan
 from .plan_point import PointPlan
 from .relu import CPWLNetwork, KuhnGrid, count_parameters, tensor_is_finite
@@ -266,16 +267,19 @@ def exact_averaged_euler_resnet(field: VectorField, times, box=None) -> ReLUResN
     return ReLUResNet(blocks, times, box=box)
 
 
-def _kuhn_resnet(field: VectorField, times, box, cells, nodal_values) -> ReLUResNet:
+def _kuhn_resnet(field: VectorField, times, box, cells, nodal_values,
+                 max_memory=DEFAULT_MAX_MEMORY) -> ReLUResNet:
     grid = KuhnGrid(box, positive_int(cells, "cells"))
     if grid.dim != field.dim:
         raise ValueError(f"box has dimension {grid.dim}, the field {field.dim}")
+    check_build_memory(field.dim, len(times) - 1, grid.cells, max_memory)
     nodes = grid.nodes()
     blocks = [CPWLNetwork(grid, nodal_values(a, b, nodes)) for a, b in itertools.pairwise(times)]
     return ReLUResNet(blocks, times, box=grid.box)
 
 
-def averaged_kuhn_resnet(field: VectorField, times, box, cells: int) -> ReLUResNet:
+def averaged_kuhn_resnet(field: VectorField, times, box, cells: int,
+                         max_memory: float = DEFAULT_MAX_MEMORY) -> ReLUResNet:
     """The ReLU ResNet of thm-main's form on a partition and box of one's choosing, certified or
     not: ``R_k = I_n F_k``, the Kuhn-interpolant networks of ``F_k(z) = int_{I_k} f(s, z) ds`` on
     ``box`` with ``cells`` cells per axis (:func:`build_certified_resnet` does this for a plan)."""
@@ -284,13 +288,17 @@ def averaged_kuhn_resnet(field: VectorField, times, box, cells: int) -> ReLUResN
     times = as_times(times, "times")
     if times[0] < 0 or times[-1] > field.horizon:
         raise ValueError(f"times must lie in [0, {field.horizon}]")
-    return _kuhn_resnet(field, times, as_box(box, "box", dim=field.dim), cells, field.average)
+    return _kuhn_resnet(field, times, as_box(box, "box", dim=field.dim), cells, field.average,
+                        max_memory)
 
 
-def build_certified_resnet(field: VectorField, plan) -> ReLUResNet:
+def build_certified_resnet(field: VectorField, plan,
+                           max_memory: float = DEFAULT_MAX_MEMORY) -> ReLUResNet:
     """The ReLU ResNet of thm-main for a certified plan (:func:`~resnet_flows.plan.certify`,
     :func:`~resnet_flows.plan.plan_flow_resnet`): ``R_k = I_n F_k`` on the plan's partition and
-    block box with ``plan.cells`` cells per axis; its error is at most ``plan.bound``."""
+    block box with ``plan.cells`` cells per axis; its error is at most ``plan.bound``. Refuses
+    (:class:`~resnet_flows.limits.PlanTooLarge`) a plan whose estimated memory exceeds
+    ``max_memory`` bytes before building anything."""
     if not isinstance(field, VectorField):
         raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
     if not isinstance(plan, Plan) or isinstance(plan, PointPlan):
@@ -298,16 +306,20 @@ def build_certified_resnet(field: VectorField, plan) -> ReLUResNet:
                          f"is built by build_point_resnet), got {type(plan).__name__}")
     if plan.field is not field:
         raise ValueError("plan was made for another field")
-    return _kuhn_resnet(field, plan.times, plan.block_box, plan.cells, field.average)
+    return _kuhn_resnet(field, plan.times, plan.block_box, plan.cells, field.average,
+                        max_memory)
 
 
-def build_point_resnet(field: VectorField, times, box, cells: int) -> ReLUResNet:
+def build_point_resnet(field: VectorField, times, box, cells: int,
+                       max_memory: float = DEFAULT_MAX_MEMORY) -> ReLUResNet:
     """Point-evaluation blocks ``R_k = I_n (h_k f(t_k, .))`` as Kuhn networks (thm-complexity)."""
     times = as_times(times, "times")
-    return _kuhn_resnet(field, times, box, cells, lambda a, b, z: (b - a) * field(a, z))
+    return _kuhn_resnet(field, times, box, cells, lambda a, b, z: (b - a) * field(a, z),
+                        max_memory)
 
 
-def kuhn_resnet(field: VectorField, times, box, cells: int, nodal_values) -> ReLUResNet:
+def kuhn_resnet(field: VectorField, times, box, cells: int, nodal_values,
+                max_memory: float = DEFAULT_MAX_MEMORY) -> ReLUResNet:
     """ReLU ResNet whose block ``k`` is the Kuhn-interpolant network (thm-relu-approx) of the
     nodal values ``nodal_values(t_k, t_{k+1}, nodes)`` on ``box`` with ``cells`` cells per axis;
     every block shares the grid's hidden layers. The assembly behind the averaged, point-Euler
@@ -317,4 +329,5 @@ def kuhn_resnet(field: VectorField, times, box, cells: int, nodal_values) -> ReL
     if not callable(nodal_values):
         raise ValueError("nodal_values must be callable (a, b, nodes) -> values")
     times = as_times(times, "times")
-    return _kuhn_resnet(field, times, as_box(box, "box", dim=field.dim), cells, nodal_values)
+    return _kuhn_resnet(field, times, as_box(box, "box", dim=field.dim), cells, nodal_values,
+                        max_memory)

@@ -20,6 +20,7 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.polynomial import legendre
 from scipy import integrate
 
 __all__ = [
@@ -31,7 +32,11 @@ __all__ = [
     "time_changed_flow",
 ]
 
-_GAUSS = {n: np.polynomial.legendre.leggauss(n) for n in (10, 20)}
+_GAUSS = {n: legendre.leggauss(n) for n in (10, 20)}
+# Values at the 20 Gauss nodes -> Legendre coefficients of their interpolant (discrete transform).
+_TO_LEGENDRE = ((np.arange(20)[:, None] + 0.5) * legendre.legvander(_GAUSS[20][0], 19).T
+                * _GAUSS[20][1][None, :])
+_CHUNK = 1 << 16
 
 
 def parse_singular_times(singular_times, horizon: float) -> tuple[np.ndarray, np.ndarray]:
@@ -147,8 +152,10 @@ class CumulativeTable:
     In each segment's ``u`` the integrand ``g(t') w`` is bounded; panels in ``u`` are bisected
     until 10- and 20-point Gauss-Legendre agree to ``1e-15`` of the total, and ``P`` is tabulated
     at the panel edges (singular times are edges, so ``P`` is exact there up to that tolerance).
-    Between edges ``P`` adds a 20-point Gauss rule on the partial panel, accurate because the
-    whole panel is resolved.
+    Inside a panel the integrand is its degree-19 Legendre interpolant at the 20 Gauss nodes
+    (the rule that resolved the panel; its integral over the panel is that rule's value), and
+    ``P`` adds the interpolant's antiderivative: evaluating or inverting ``P`` at any times
+    samples the bound no more, so every mesh of every size reads the same table.
     """
 
     def __init__(self, field, bound, name: str = "bound"):
@@ -156,14 +163,20 @@ class CumulativeTable:
         self.bound = bound
         self.segments = segments(field)
         self.starts = np.array([s.lo for s in self.segments])
-        self.edges, self.cums, totals = [], [], []
+        self.edges, self.cums, self.density, self.antiderivative, totals = [], [], [], [], []
         for seg in self.segments:
-            edges, masses = self._panels(seg)
+            edges, masses, values = self._panels(seg)
             self.edges.append(edges)
             self.cums.append(np.concatenate([[0.0], np.cumsum(masses)]))
+            # Legendre coefficients in the panel variable x in [-1, 1] (u = mid + half x):
+            # c_n = (2n + 1) / 2 sum_i w_i g_i P_n(x_i), exact for the interpolant at the nodes.
+            density = _TO_LEGENDRE @ values.T
+            half = 0.5 * np.diff(edges)
+            self.density.append(density)
+            self.antiderivative.append(legendre.legint(density, lbnd=-1, axis=0) * half)
             totals.append(self.cums[-1][-1])
         self.offsets = np.concatenate([[0.0], np.cumsum(totals)])
-        self.meshes = {}  # equal-mass nodes by number of blocks (see plan.mesh_times)
+        self.meshes = {}  # equal-mass nodes by number of blocks (see mesh.mesh_times)
 
     def _integrand(self, seg, u):
         t, w = seg.time_and_weight(u)
@@ -176,19 +189,22 @@ class CumulativeTable:
         return values
 
     def _gauss(self, seg, a, b, n):
+        """``(masses, values)``: the ``n``-point rule on the panels ``[a, b]`` and the
+        integrand at its nodes, shape ``(panels, n)``."""
         nodes, weights = _GAUSS[n]
         half = 0.5 * (b - a)
         u = (0.5 * (a + b))[:, None] + half[:, None] * nodes[None, :]
-        return half * (self._integrand(seg, u) @ weights)
+        values = self._integrand(seg, u)
+        return half * (values @ weights), values
 
     def _panels(self, seg):
         lo = np.linspace(0.0, 1.0, 9)[:-1]
         hi = lo + 0.125
-        done_lo, done_hi, done_mass = [], [], []
+        done_lo, done_hi, done_mass, done_values = [], [], [], []
         scale = None
         for level in range(60):
-            fine = self._gauss(seg, lo, hi, 20)
-            coarse = self._gauss(seg, lo, hi, 10)
+            fine, values = self._gauss(seg, lo, hi, 20)
+            coarse, _ = self._gauss(seg, lo, hi, 10)
             if scale is None:
                 scale = float(np.sum(np.abs(fine)))
             good = np.abs(fine - coarse) <= 1e-15 * scale + 1e-300 * (hi - lo)
@@ -197,11 +213,13 @@ class CumulativeTable:
                                  f"{float(seg.time_and_weight(lo[~good][0])[0])}: declare its "
                                  "singular times (and exponents) in singular_times")
             done_lo.append(lo[good]), done_hi.append(hi[good]), done_mass.append(fine[good])
+            done_values.append(values[good])
             if good.all():
                 break
             mid = 0.5 * (lo[~good] + hi[~good])
             lo, hi = np.concatenate([lo[~good], mid]), np.concatenate([mid, hi[~good]])
-        lo, hi, mass = (np.concatenate(v) for v in (done_lo, done_hi, done_mass))
+        lo, hi, mass, values = (np.concatenate(v) for v in
+                                (done_lo, done_hi, done_mass, done_values))
         order = np.argsort(lo)
         widths = (hi - lo)[order]
         for end, width in (("e", widths[0]), ("o", widths[-1])):
@@ -211,7 +229,42 @@ class CumulativeTable:
                 at = seg.e if end == "e" else seg.o
                 raise ValueError(f"{self.name} looks singular at t={at}: declare it in "
                                  "singular_times with its exponent")
-        return np.concatenate([lo[order], [1.0]]), mass[order]
+        return np.concatenate([lo[order], [1.0]]), mass[order], values[order]
+
+    def _series(self, k, coefficients, u, j):
+        """The Legendre series ``coefficients[k][:, j]`` at ``u`` in panels ``j``: panel by
+        panel when the points crowd few panels (meshes: one Clenshaw pass per panel), else with
+        the coefficients gathered per point, in chunks (21 floats per point)."""
+        edges, coefficients = self.edges[k], coefficients[k]
+        out = np.empty(u.shape)
+        if u.size < 2 or bool(np.all(j[1:] >= j[:-1])):
+            order = None
+        elif bool(np.all(j[1:] <= j[:-1])):  # a mesh read backwards from a singular end
+            order = np.arange(u.size - 1, -1, -1)
+        else:
+            order = np.argsort(j, kind="stable")
+        js, us = (j, u) if order is None else (j[order], u[order])
+        starts = np.concatenate([[0], np.flatnonzero(js[1:] != js[:-1]) + 1, [u.size]])
+        if 16 * (starts.size - 1) <= u.size:
+            values = np.empty(u.shape)
+            for a, b in itertools.pairwise(starts.tolist()):
+                lo, hi = edges[js[a]], edges[js[a] + 1]
+                x = np.clip((2.0 * us[a:b] - lo - hi) / (hi - lo), -1.0, 1.0)
+                values[a:b] = legendre.legval(x, coefficients[:, js[a]])
+            if order is None:
+                return values
+            out[order] = values
+            return out
+        for start in range(0, u.size, _CHUNK):
+            part = slice(start, start + _CHUNK)
+            lo, hi = edges[j[part]], edges[j[part] + 1]
+            x = np.clip((2.0 * u[part] - lo - hi) / (hi - lo), -1.0, 1.0)
+            out[part] = legendre.legval(x, coefficients[:, j[part]], tensor=False)
+        return out
+
+    def _panel_of(self, k, u):
+        edges = self.edges[k]
+        return np.clip(np.searchsorted(edges, u, side="right") - 1, 0, edges.size - 2)
 
     def __call__(self, t) -> np.ndarray:
         t = np.asarray(t, dtype=np.float64)
@@ -219,20 +272,20 @@ class CumulativeTable:
         out = np.empty(flat.shape)
         which = np.clip(np.searchsorted(self.starts, flat, side="right") - 1, 0,
                         len(self.segments) - 1)
-        for k in np.unique(which):
+        for k in np.flatnonzero(np.bincount(which, minlength=len(self.segments))):
             seg, mask = self.segments[k], which == k
             u = seg.u_of(flat[mask])
-            edges, cums = self.edges[k], self.cums[k]
-            j = np.clip(np.searchsorted(edges, u, side="right") - 1, 0, edges.size - 2)
-            from_e = cums[j] + self._gauss(seg, edges[j], u, 20)
+            j = self._panel_of(k, u)
+            cums = self.cums[k]
+            from_e = cums[j] + self._series(k, self.antiderivative, u, j)
             total = cums[-1]
             out[mask] = self.offsets[k] + (from_e if seg.sign > 0 else total - from_e)
         return out.reshape(t.shape)[()]
 
-
     def inverse(self, values) -> np.ndarray:
         """Times ``t`` with ``P(t) = values`` (``0 <= values <= P(T)``), for graded meshes:
-        the panel from the table, then safeguarded Newton in ``u`` (``dP/du`` is the integrand)."""
+        the panel from the table, then safeguarded Newton in ``u`` on the panel's series
+        (``dP/du`` is the interpolated integrand)."""
         values = np.asarray(values, dtype=np.float64)
         flat = values.ravel()
         out = np.empty(flat.shape)
@@ -245,11 +298,17 @@ class CumulativeTable:
             from_e = local if seg.sign > 0 else cums[-1] - local
             j = np.clip(np.searchsorted(cums, from_e, side="right") - 1, 0, edges.size - 2)
             lo, hi = edges[j].copy(), edges[j + 1].copy()
-            u = 0.5 * (lo + hi)
+            rise = cums[j + 1] - cums[j]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                u = np.where(rise > 0, lo + (hi - lo) * (from_e - cums[j]) / rise, 0.5 * (lo + hi))
+            u = np.clip(u, lo, hi)
+            resolution = 8 * np.finfo(np.float64).eps * cums[-1]  # the table's own round-off
             for _ in range(60):
-                excess = cums[j] + self._gauss(seg, edges[j], u, 20) - from_e
+                excess = cums[j] + self._series(k, self.antiderivative, u, j) - from_e
+                if np.all(np.abs(excess) <= resolution):
+                    break
                 lo, hi = np.where(excess < 0, u, lo), np.where(excess < 0, hi, u)
-                slope = self._integrand(seg, u)
+                slope = self._series(k, self.density, u, j)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     newton = u - excess / slope
                 inside = np.isfinite(newton) & (newton > lo) & (newton < hi)
