@@ -20,7 +20,6 @@ the field's declared constants (:func:`~resnet_flows.declared.check_declared_bou
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
@@ -146,9 +145,8 @@ def check_regularity(field, regularity, search: bool):
 
 
 def planner_eps(eps) -> float:
-    """``eps`` as a finite float ``> 0``; ``bool`` is refused (``True`` is not ``1.0`` here)."""
-    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, (numbers.Real, np.ndarray)):
-        raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
+    """``eps`` as a finite float ``> 0``; bools and strings are refused by
+    :func:`~resnet_flows._validate.positive_float` (``True`` is not ``1.0`` here)."""
     return positive_float(eps, "eps")
 
 
