@@ -101,12 +101,7 @@ def measured_space_time_error(resnet: ReLUResNet, field: VectorField, points, ti
     times = as_times(times, "times")
     if times[0] != resnet.times[0] or times[-1] > resnet.times[-1]:
         raise ValueError(f"times must start at {resnet.times[0]} and end by {resnet.times[-1]}")
-    if reference is None:
-        reference = reference_flow(field, points, times)
-    reference = np.asarray(reference, dtype=np.float64)
-    if reference.shape != (times.size, *points.shape):
-        raise ValueError(f"reference must have shape {(times.size, *points.shape)}, "
-                         f"got {reference.shape}")
+    reference = _reference(field, points, times, reference)
     states = resnet.trajectory(points, fast=fast)
     errors = np.empty((times.size, points.shape[0]))
     for part in _time_chunks(times.size, points.size):
@@ -279,12 +274,7 @@ def averaged_euler_slack(field: VectorField, times, points,
     if times.size < 2 or times[0] < 0 or times[-1] > field.horizon:
         raise ValueError(f"times must hold at least two nodes in [0, {field.horizon}]")
     points = as_points(points, field.dim, "points")
-    if reference is None:
-        reference = reference_flow(field, points, times)
-    reference = np.asarray(reference, dtype=np.float64)
-    if reference.shape != (times.size, *points.shape):
-        raise ValueError(f"reference must have shape {(times.size, *points.shape)}, "
-                         f"got {reference.shape}")
+    reference = _reference(field, points, times, reference)
     a, b = times[:-1], times[1:]
     weight = field.lip_integral(a, b) * field.sup_integral(a, b)  # Lambda_k M_k
     defects = np.stack([np.linalg.norm(reference[k + 1] - reference[k]
@@ -335,6 +325,18 @@ def block_error_ratio(resnet: ReLUResNet, field: VectorField, regularity: str, s
                                    axis=1).max()
             worst = float(np.fmax(worst, error / delta))
     return worst
+
+
+def _reference(field: VectorField, points: np.ndarray, times: np.ndarray, reference):
+    """``reference_flow(field, points, times)``, or the given ``reference`` once its shape is
+    checked (float64)."""
+    if reference is None:
+        return reference_flow(field, points, times)
+    reference = np.asarray(reference, dtype=np.float64)
+    if reference.shape != (times.size, *points.shape):
+        raise ValueError(f"reference must have shape {(times.size, *points.shape)}, "
+                         f"got {reference.shape}")
+    return reference
 
 
 def _node_indices(times, nodes):
