@@ -69,6 +69,10 @@ def test_space_time_error_rejects_bad_input(singular_case):
     field, plan, net, points, result = singular_case
     with pytest.raises(ValueError, match="reference"):
         measure.measured_space_time_error(net, field, points, result.times, reference=np.zeros((3, 2, 2)))
+    poisoned = result.reference.copy()
+    poisoned[3, 5, 0] = np.nan  # one NaN would make the measured sup NaN, silently
+    with pytest.raises(ValueError, match="non-finite"):
+        measure.measured_space_time_error(net, field, points, result.times, reference=poisoned)
     with pytest.raises(ValueError, match="resnet"):
         measure.measured_space_time_error(object(), field, points, result.times)
     with pytest.raises(ValueError, match="times"):
@@ -162,6 +166,9 @@ def test_averaged_euler_slack_rejects_bad_input():
         measure.averaged_euler_slack(field, [0.0, 1.0], [[0.0, 1.0, 2.0]])
     with pytest.raises(ValueError, match="reference"):
         measure.averaged_euler_slack(field, [0.0, 1.0], [[0.0]], reference=np.zeros((3, 1, 1)))
+    with pytest.raises(ValueError, match="reference contains non-finite"):
+        measure.averaged_euler_slack(field, [0.0, 1.0], [[0.0]],
+                                     reference=np.array([[[0.0]], [[np.nan]]]))
     with pytest.raises(ValueError, match="field"):
         measure.averaged_euler_slack("f", [0.0, 1.0], [[0.0]])
 
@@ -193,6 +200,9 @@ def test_block_error_ratio_leaves_out_exact_blocks_and_rejects_bad_input(singula
         measure.block_error_ratio(net, field, "C2", samples)
     with pytest.raises(ValueError, match="samples"):
         measure.block_error_ratio(net, field, "c2", samples[:, :1])
+    outside = np.vstack([samples, [plan.block_box[1] + 0.01]])  # beyond the grid: no bound
+    with pytest.raises(ValueError, match="samples must lie in the box"):
+        measure.block_error_ratio(net, field, plan.regularity, outside)
     with pytest.raises(ValueError, match="Kuhn"):
         measure.block_error_ratio(rf.euler_resnet(drift, [0.0, 0.5, 1.0]), drift, "lipschitz",
                                   samples)

@@ -313,6 +313,10 @@ def block_error_ratio(resnet: ReLUResNet, field: VectorField, regularity: str, s
         raise ValueError("resnet must consist of Kuhn-interpolant blocks (with a grid), as "
                          "build_certified_resnet and averaged_kuhn_resnet make")
     samples = as_points(samples, field.dim, "samples")
+    for block in resnet.blocks:  # outside its grid the interpolation bound says nothing
+        if np.any(samples < block.grid.lower) or np.any(samples > block.grid.upper):
+            raise ValueError("samples must lie in the box of every block (the block box), "
+                             f"[{block.grid.lower}, {block.grid.upper}]")
     a, b = resnet.times[:-1], resnet.times[1:]
     weights = field.hess_integral(a, b) if regularity == "c2" else field.lip_integral(a, b)
     worst = np.nan
@@ -328,14 +332,16 @@ def block_error_ratio(resnet: ReLUResNet, field: VectorField, regularity: str, s
 
 
 def _reference(field: VectorField, points: np.ndarray, times: np.ndarray, reference):
-    """``reference_flow(field, points, times)``, or the given ``reference`` once its shape is
-    checked (float64)."""
+    """``reference_flow(field, points, times)``, or the given ``reference`` once its shape and
+    finiteness are checked (float64)."""
     if reference is None:
         return reference_flow(field, points, times)
     reference = np.asarray(reference, dtype=np.float64)
     if reference.shape != (times.size, *points.shape):
         raise ValueError(f"reference must have shape {(times.size, *points.shape)}, "
                          f"got {reference.shape}")
+    if not np.all(np.isfinite(reference)):  # a NaN would make every measured maximum NaN
+        raise ValueError("reference contains non-finite values")
     return reference
 
 
