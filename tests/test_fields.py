@@ -155,3 +155,34 @@ def test_bounds_set_after_construction_are_checked_too():
     assert field.mu_integral(0.0, 1.0) == pytest.approx(-0.5)
     field.mu_bound = None
     assert field.mu_bound is None
+
+
+@pytest.mark.parametrize("name", ["singular", "switching", "periodic"])
+def test_with_hessian_factor_scales_only_h(name):
+    field = CATALOGUE[name]()
+    weaker = field.with_hessian_factor(1.79)
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-1.5, 1.5, (10, field.dim))
+    for a, b in [(0.0, 1.0), (0.1, 0.37), (0.0, 0.01)]:
+        assert weaker.hess_integral(a, b) == pytest.approx(1.79 * field.hess_integral(a, b),
+                                                           rel=1e-12)
+        assert weaker.sup_integral(a, b) == field.sup_integral(a, b)
+        assert weaker.lip_integral(a, b) == field.lip_integral(a, b)
+        assert weaker.mu_integral(a, b) == field.mu_integral(a, b)
+        assert np.array_equal(weaker.average(a, b, x), field.average(a, b, x))
+    assert weaker.hess(0.3) == pytest.approx(1.79 * field.hess(0.3))
+    assert np.array_equal(weaker.breakpoints, field.breakpoints)
+    assert np.array_equal(weaker.singular_times, field.singular_times)
+    assert weaker.has_exact_flow == field.has_exact_flow
+
+
+@pytest.mark.parametrize("factor", [0.5, 0.0, -1.0, float("nan"), float("inf"), "2", True])
+def test_with_hessian_factor_refuses_a_bound_that_is_not_proved(factor):
+    with pytest.raises(ValueError, match="factor"):
+        fields.singular_rotation().with_hessian_factor(factor)
+
+
+def test_with_hessian_factor_needs_a_declared_h():
+    without = VectorField(lambda t, x: -x, 1, 1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="no hess_bound"):
+        without.with_hessian_factor(2.0)

@@ -69,6 +69,10 @@ def test_space_time_error_rejects_bad_input(singular_case):
     field, plan, net, points, result = singular_case
     with pytest.raises(ValueError, match="reference"):
         measure.measured_space_time_error(net, field, points, result.times, reference=np.zeros((3, 2, 2)))
+    poisoned = result.reference.copy()
+    poisoned[3, 5, 0] = np.nan  # one NaN would make the measured sup NaN, silently
+    with pytest.raises(ValueError, match="non-finite"):
+        measure.measured_space_time_error(net, field, points, result.times, reference=poisoned)
     with pytest.raises(ValueError, match="resnet"):
         measure.measured_space_time_error(object(), field, points, result.times)
     with pytest.raises(ValueError, match="times"):
@@ -121,3 +125,84 @@ def test_chunked_evaluation_changes_nothing(singular_case, monkeypatch):
     np.testing.assert_array_equal(small.errors, result.errors)
     big = measure.interpolation_ratio(result, plan.times, field, away=0.05)
     assert measure.interpolation_ratio(small, plan.times, field, away=0.05) == big
+
+
+def linear_contraction():
+    """``f(t, x) = -x`` in d = 1 with ``m = L = 1`` on [-1, 1] (the flow contracts), exact
+    averages ``-(b - a) x`` and flow ``x e^{-(t - s)}``."""
+    return rf.VectorField(lambda t, x: -x, 1, 1.0, 1.0, 1.0, 0.0,
+                          average=lambda a, b, x: -(b - a) * x,
+                          exact_flow=lambda s, t, x: x * np.exp(-(t - s)))
+
+
+def test_averaged_euler_slack_matches_the_closed_form():
+    field, h = linear_contraction(), 0.25
+    times = np.linspace(0.0, 1.0, 5)
+    points = np.array([[-1.0], [0.3], [1.0]])
+    slack = measure.averaged_euler_slack(field, times, points)
+    step = np.exp(-h) - 1 + h  # the defect of one step from x = 1 at t = 0
+    k = np.arange(1, 5)
+    gap = np.abs((1 - h) ** k - np.exp(-k * h))  # |y_k - Phi(t_k, 1)|
+    sums = step * np.cumsum(np.exp(-h * np.arange(4)))  # sum_{j<k} r_j(1)
+    assert slack.local == pytest.approx(step / h**2, rel=1e-12)
+    assert slack.error == pytest.approx(gap.max(), rel=1e-12)
+    assert slack.amplification == pytest.approx(np.max(gap / sums), rel=1e-9)
+    assert slack.amplification >= 1.0  # the errors are at least the defects for a contraction
+    assert slack == measure.averaged_euler_slack(
+        field, times, points, reference=rf.reference_flow(field, points, times))
+
+
+def test_averaged_euler_slack_of_a_pure_drift_has_no_local_ratio():
+    slack = measure.averaged_euler_slack(drift_field(), np.linspace(0, 1, 5),
+                                         np.zeros((3, 2)))
+    assert np.isnan(slack.local) and slack.error <= 1e-15 and slack.amplification == 0.0
+
+
+def test_averaged_euler_slack_rejects_bad_input():
+    field = linear_contraction()
+    with pytest.raises(ValueError, match="times"):
+        measure.averaged_euler_slack(field, [0.0, 2.0], [[0.0]])
+    with pytest.raises(ValueError, match="points"):
+        measure.averaged_euler_slack(field, [0.0, 1.0], [[0.0, 1.0, 2.0]])
+    with pytest.raises(ValueError, match="reference"):
+        measure.averaged_euler_slack(field, [0.0, 1.0], [[0.0]], reference=np.zeros((3, 1, 1)))
+    with pytest.raises(ValueError, match="reference contains non-finite"):
+        measure.averaged_euler_slack(field, [0.0, 1.0], [[0.0]],
+                                     reference=np.array([[[0.0]], [[np.nan]]]))
+    with pytest.raises(ValueError, match="field"):
+        measure.averaged_euler_slack("f", [0.0, 1.0], [[0.0]])
+
+
+@pytest.mark.parametrize("regularity", ["c2", "lipschitz"])
+def test_block_error_ratio_is_one_where_the_interpolation_bound_is_attained(regularity):
+    # x^2 is interpolated with error w^2/4 = |h|^2/8 H (H = 2) at the cell midpoints; |x| with
+    # error w/2 = Lip |h| / 2 at 0, a cell midpoint for an odd number of cells.
+    g = (lambda x: x**2) if regularity == "c2" else np.abs
+    field = rf.VectorField(lambda t, x: g(x), 1, 1.0, 1.0, 2.0 if regularity == "c2" else 1.0,
+                           2.0, average=lambda a, b, x: (b - a) * g(x))
+    times = np.array([0.0, 0.3, 1.0])
+    net = rf.averaged_kuhn_resnet(field, times, ([-1.0], [1.0]), 5)
+    midpoints = (-1.0 + 0.4 * (np.arange(5) + 0.5))[:, None]
+    ratio = measure.block_error_ratio(net, field, regularity, midpoints)
+    assert ratio == pytest.approx(1.0, rel=1e-12)
+    nodes = (-1.0 + 0.4 * np.arange(6))[:, None]  # exact at the nodes
+    assert measure.block_error_ratio(net, field, regularity, nodes) <= 1e-12
+
+
+def test_block_error_ratio_leaves_out_exact_blocks_and_rejects_bad_input(singular_case):
+    field, plan, net, _points, _result = singular_case
+    drift = drift_field()
+    exact = rf.averaged_kuhn_resnet(drift, [0.0, 0.5, 1.0], K, 3)
+    assert np.isnan(measure.block_error_ratio(exact, drift, "lipschitz", np.zeros((2, 2))))
+    samples = np.random.default_rng(3).uniform(*plan.block_box, (300, 2))
+    assert 0.0 < measure.block_error_ratio(net, field, plan.regularity, samples) <= 1.0
+    with pytest.raises(ValueError, match="regularity"):
+        measure.block_error_ratio(net, field, "C2", samples)
+    with pytest.raises(ValueError, match="samples"):
+        measure.block_error_ratio(net, field, "c2", samples[:, :1])
+    outside = np.vstack([samples, [plan.block_box[1] + 0.01]])  # beyond the grid: no bound
+    with pytest.raises(ValueError, match="samples must lie in the box"):
+        measure.block_error_ratio(net, field, plan.regularity, outside)
+    with pytest.raises(ValueError, match="Kuhn"):
+        measure.block_error_ratio(rf.euler_resnet(drift, [0.0, 0.5, 1.0]), drift, "lipschitz",
+                                  samples)

@@ -16,6 +16,7 @@ from dataclasses import field as dataclass_field
 
 import numpy as np
 
+from . import bounds
 from ._validate import as_box, as_points, as_times, nonnegative_float, positive_float, positive_int
 from .fields import VectorField
 from .flows import reference_flow
@@ -23,8 +24,9 @@ from .plan import mesh_times
 from .relu import kuhn_network_size
 from .resnet import ReLUResNet, StateOutsideBox, averaged_kuhn_resnet
 
-__all__ = ["CHUNK_ELEMENTS", "EmpiricalChoice", "MeasuredSpaceTimeError", "empirical_smallest",
-           "evaluation_times", "interpolation_ratio", "measured_space_time_error", "node_bound_ratio"]
+__all__ = ["CHUNK_ELEMENTS", "AveragedEulerSlack", "EmpiricalChoice", "MeasuredSpaceTimeError",
+           "averaged_euler_slack", "block_error_ratio", "empirical_smallest", "evaluation_times",
+           "interpolation_ratio", "measured_space_time_error", "node_bound_ratio"]
 
 
 # Numbers per chunk of the time-chunked evaluations (2 MB of float64): large sweeps keep only
@@ -99,12 +101,7 @@ def measured_space_time_error(resnet: ReLUResNet, field: VectorField, points, ti
     times = as_times(times, "times")
     if times[0] != resnet.times[0] or times[-1] > resnet.times[-1]:
         raise ValueError(f"times must start at {resnet.times[0]} and end by {resnet.times[-1]}")
-    if reference is None:
-        reference = reference_flow(field, points, times)
-    reference = np.asarray(reference, dtype=np.float64)
-    if reference.shape != (times.size, *points.shape):
-        raise ValueError(f"reference must have shape {(times.size, *points.shape)}, "
-                         f"got {reference.shape}")
+    reference = _reference(field, points, times, reference)
     states = resnet.trajectory(points, fast=fast)
     errors = np.empty((times.size, points.shape[0]))
     for part in _time_chunks(times.size, points.size):
@@ -246,6 +243,106 @@ def interpolation_ratio(result: MeasuredSpaceTimeError, nodes, field: VectorFiel
             ratio = np.where(bound > 0, err / bound, np.where(err > 0, np.inf, 0.0))
         worst = max(worst, float(np.max(ratio)))
     return worst
+
+
+@dataclass(frozen=True)
+class AveragedEulerSlack:
+    """The averaged Euler bound taken apart along solutions (see :func:`averaged_euler_slack`)."""
+
+    local: float  # max_k max_x r_k(x) / (Lambda_k M_k), steps with Lambda_k M_k > 0 (else NaN)
+    amplification: float  # max_{k, x} e_k(x) / sum_{j<k} r_j(x), where that sum is > 0
+    error: float  # max_{k, x} e_k(x), e_k(x) = |y_k - Phi(t_k, x)|
+
+
+def averaged_euler_slack(field: VectorField, times, points,
+                         reference: np.ndarray | None = None) -> AveragedEulerSlack:
+    """How much of the averaged Euler bound of thm-averaged-euler a run uses, and where.
+
+    Along the reference solutions, the one-step defects
+    ``r_k(x) = |Phi(t_{k+1}, x) - Phi(t_k, x) - F_k(Phi(t_k, x))|``, which the proof bounds by
+    ``Lambda_k M_k`` (``local``: the worst ratio; steps with ``Lambda_k M_k = 0``, pure drifts,
+    have no defect and no bound and are left out). Then the scheme ``y_0 = x``,
+    ``y_{k+1} = y_k + F_k(y_k)`` with the exact averages (no network), its errors
+    ``e_k(x) = |y_k - Phi(t_k, x)|`` (``error``: the largest), and their ratio to the plain sums
+    ``sum_{j<k} r_j(x)`` of the defects made on the way (``amplification``: the Grönwall factor
+    that actually happened, against the certified ``prod (1 + Lambda_i)``). ``reference`` is
+    ``reference_flow(field, points, times)`` if already computed.
+    """
+    if not isinstance(field, VectorField):
+        raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
+    times = as_times(times, "times")
+    if times.size < 2 or times[0] < 0 or times[-1] > field.horizon:
+        raise ValueError(f"times must hold at least two nodes in [0, {field.horizon}]")
+    points = as_points(points, field.dim, "points")
+    reference = _reference(field, points, times, reference)
+    a, b = times[:-1], times[1:]
+    weight = field.lip_integral(a, b) * field.sup_integral(a, b)  # Lambda_k M_k
+    defects = np.stack([np.linalg.norm(reference[k + 1] - reference[k]
+                                       - field.average(a[k], b[k], reference[k]), axis=1)
+                        for k in range(a.size)])  # (N, points)
+    active = weight > 0
+    local = float(np.max(defects.max(axis=1)[active] / weight[active])) if active.any() else np.nan
+    y, amplification, error = points.copy(), 0.0, 0.0
+    accumulated = np.zeros(points.shape[0])
+    for k in range(a.size):
+        y = y + field.average(a[k], b[k], y)
+        accumulated += defects[k]
+        e = np.linalg.norm(y - reference[k + 1], axis=1)
+        error = max(error, float(e.max()))
+        positive = accumulated > 0
+        if positive.any():
+            amplification = max(amplification, float(np.max(e[positive] / accumulated[positive])))
+    return AveragedEulerSlack(local, amplification, error)
+
+
+def block_error_ratio(resnet: ReLUResNet, field: VectorField, regularity: str, samples) -> float:
+    """``max_k max_z |R_k(z) - F_k(z)| / delta_k`` over the blocks of a ResNet of thm-main's form
+    (Kuhn interpolants ``R_k = I_n F_k`` of the averages on ``resnet.times``), ``z`` in
+    ``samples`` (points of the block box), with ``delta_k`` the interpolation bound of
+    thm-relu-approx for the block budget ``regularity``: ``Lambda_k |h| / 2`` (``"lipschitz"``)
+    or ``|h|^2 / 8 int_{I_k} H`` (``"c2"``). Blocks with ``delta_k = 0`` (``F_k`` affine, the
+    interpolant exact) are left out; NaN if none is left.
+    """
+    if not isinstance(resnet, ReLUResNet):
+        raise ValueError(f"resnet must be a ReLUResNet, got {type(resnet).__name__}")
+    if not isinstance(field, VectorField):
+        raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
+    if regularity not in ("lipschitz", "c2"):
+        raise ValueError(f"regularity must be 'lipschitz' or 'c2', got {regularity!r}")
+    if not all(hasattr(block, "grid") and hasattr(block, "fast") for block in resnet.blocks):
+        raise ValueError("resnet must consist of Kuhn-interpolant blocks (with a grid), as "
+                         "build_certified_resnet and averaged_kuhn_resnet make")
+    samples = as_points(samples, field.dim, "samples")
+    for block in resnet.blocks:  # outside its grid the interpolation bound says nothing
+        if np.any(samples < block.grid.lower) or np.any(samples > block.grid.upper):
+            raise ValueError("samples must lie in the box of every block (the block box), "
+                             f"[{block.grid.lower}, {block.grid.upper}]")
+    a, b = resnet.times[:-1], resnet.times[1:]
+    weights = field.hess_integral(a, b) if regularity == "c2" else field.lip_integral(a, b)
+    worst = np.nan
+    for k, block in enumerate(resnet.blocks):
+        widths = block.grid.widths
+        delta = (bounds.cpwl_c2_error(weights[k], widths) if regularity == "c2"
+                 else bounds.cpwl_lipschitz_error(weights[k], widths))
+        if delta > 0:
+            error = np.linalg.norm(block.fast(samples) - field.average(a[k], b[k], samples),
+                                   axis=1).max()
+            worst = float(np.fmax(worst, error / delta))
+    return worst
+
+
+def _reference(field: VectorField, points: np.ndarray, times: np.ndarray, reference):
+    """``reference_flow(field, points, times)``, or the given ``reference`` once its shape and
+    finiteness are checked (float64)."""
+    if reference is None:
+        return reference_flow(field, points, times)
+    reference = np.asarray(reference, dtype=np.float64)
+    if reference.shape != (times.size, *points.shape):
+        raise ValueError(f"reference must have shape {(times.size, *points.shape)}, "
+                         f"got {reference.shape}")
+    if not np.all(np.isfinite(reference)):  # a NaN would make every measured maximum NaN
+        raise ValueError("reference contains non-finite values")
+    return reference
 
 
 def _node_indices(times, nodes):

@@ -226,6 +226,30 @@ class VectorField:
             raise ValueError(f"average of {self.name} over [{a}, {b}] is not finite")
         return out
 
+    def with_hessian_factor(self, factor: float) -> VectorField:
+        """The same field with the declared ``H`` multiplied by ``factor >= 1``: a weaker bound,
+        still valid, e.g. a former constant, to measure what a sharper one saves (thm-main).
+
+        Everything else is kept: ``f``, ``m``, ``L``, ``mu`` and their primitives, closed-form
+        averages and flow, breakpoints and singular times. A ``factor`` below 1 would declare a
+        bound that is not proved and is refused, as is a field without ``H``.
+        """
+        factor = positive_float(factor, "factor")
+        if factor < 1:
+            raise ValueError(f"factor must be >= 1 (a smaller H is not a proved bound), got {factor}")
+        if self.hess_bound is None:
+            raise ValueError(f"{self.name} has no hess_bound to scale")
+        hess, hess_total = self.hess_bound, self.cumulative("hess")
+        mu = self.mu_bound
+        return VectorField(
+            self.f, self.dim, self.horizon, self.sup_bound, self.lip_bound,
+            lambda t: factor * hess(t), self.breakpoints, name=f"{self.name}, H x {factor:.4g}",
+            average=self._average, exact_flow=self._exact_flow,
+            sup_primitive=self.cumulative("sup"), lip_primitive=self.cumulative("lip"),
+            hess_primitive=lambda t: factor * hess_total(t), mu_bound=mu,
+            mu_primitive=None if mu is None else self.cumulative("mu"),
+            singular_times=list(zip(self.singular_times, self.singular_exponents)))
+
 
 @dataclass(frozen=True)
 class SpatialField:
