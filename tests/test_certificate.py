@@ -211,7 +211,7 @@ def test_planner_with_mu_is_smaller_and_still_holds():
 def test_chord_error_of_the_flow_is_bounded(make, profile):
     """Step 3 of thm-certificate: the flow leaves its chord on [s_j, s_{j+1}] by at most iota_j,
     in both forms; a rotation whose speed changes fast comes close to the bound."""
-    from resnet_flows.certificate import _interpolation_errors
+    from resnet_flows.certificate_terms import interpolation_errors as _interpolation_errors
 
     field = make()
     sup_g = 1.0 if "singular" in field.name else 3.0

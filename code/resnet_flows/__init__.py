@@ -14,6 +14,7 @@ from .blocks import (
     is_relu_network,
     random_unit_field,
 )
+from .certificate import Certificate, certify_resnet
 from .fields import NeuralODEField, SpatialField, VectorField
 from .flowmap import FlowMapPlan, certify_flow_map, flow_map_resnet, plan_flow_map_resnet
 from .flows import reference_flow, solve_restarted
@@ -42,6 +43,7 @@ __all__ = [
     "AveragedBlock",
     "Block",
     "CPWLNetwork",
+    "Certificate",
     "EpsilonShare",
     "FastBlock",
     "FieldBlock",
@@ -67,6 +69,7 @@ __all__ = [
     "certify",
     "certify_flow_map",
     "certify_point",
+    "certify_resnet",
     "choose_mesh",
     "count_parameters",
     "cpwl_network",

@@ -14,27 +14,46 @@ linear-interpolation error of the flow on ``[s_j, s_{j+1}]`` (``X`` is affine in
 the interpolation error of ``E`` is that of ``Phi``), ``Lip_C x_k <= prod_{i<k} ell_i`` from the
 weights (:mod:`~resnet_flows.lipschitz`, on balls that are propagated with the same constants)
 and ``exp(int mu+)`` the Lipschitz constant of the flow (one-sided Lipschitz bound ``mu``, or
-``L``). Cubes whose bound exceeds the sampled maximum by more than ``rtol`` are split. The one
-allowance: the reference solver's states are trusted to ``solver_allowance``.
+``L``). Cubes whose bound exceeds the sampled maximum by more than ``rtol`` are split, the
+worst first, as far as ``max_points`` allows.
+
+What is proved and what is estimated: the Lipschitz factors, interval enclosures, ``iota_j`` and
+the flow factor are rounded outwards (:mod:`~resnet_flows.rounding`, integrals from primitives or
+cumulative tables, :mod:`~resnet_flows.certificate_terms`). Two things are numerical estimates,
+covered by the stated ``allowance``: the reference solver's states ``Phi(s_j, c)`` (trusted to
+``solver_allowance``) and the network's own round-off in ``forward`` (its states are compared
+with the certificate's at every centre, to a relative ``1e-12``, which is added). A
+``time_variation`` built by :func:`time_variation_of` without a primitive is a quadrature
+estimate too.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
 import numpy as np
-from scipy import integrate
 
-from ._validate import as_box, nonnegative_float, positive_float, positive_int
+from ._validate import as_box, nonnegative_float, positive_float, positive_int, real_number
+from .certificate_terms import (
+    check_field_bounds,
+    flow_lipschitz,
+    interpolation_errors,
+    sub_times,
+    time_variation_of,
+)
 from .fields import VectorField
 from .flows import reference_flow
-from .lipschitz import relu_blocks, spectral_norms
+from .read_network import relu_blocks
+from .rounding import interval_matmul, spectral_norm_upper, up
 
 __all__ = ["Certificate", "certify_resnet", "time_variation_of"]
+__bounds__ = ("certify_resnet", "_propagate[1]", "_cube_bounds[0]", "_cube_bounds[1]",
+              "_forward_allowance")
+
+FORWARD_RTOL = 1e-12  # numpy states vs the modules' forward, relative to 1 + |state|
 
 
 @dataclass(frozen=True)
@@ -43,9 +62,11 @@ class Certificate:
     certificate can be given (a state ball leaves the box on which a Kuhn block is valid).
 
     ``sampled_part``, ``spatial_part``, ``time_part`` are the three terms at the cube and step
-    where the bound is attained; ``node_bounds[k] >= sup_x |x_k - Phi(t_k, x)|``,
+    where the bound is attained; ``allowance`` the reference solver's plus the forward
+    round-off allowance; ``node_bounds[k] >= sup_x |x_k - Phi(t_k, x)|``,
     ``step_bounds[k] >= sup_{t in I_k, x} |X - Phi|``; ``block_lipschitz[k]`` the largest
-    ``ell_k`` used; ``state_boxes[k]`` a box holding every state ``x_k(x)``, ``x`` in ``K``.
+    ``ell_k`` used; ``state_boxes[k]`` a box holding every state ``x_k(x)``, ``x`` in ``K``;
+    ``sub_times`` the sub-times ``s_j``.
     """
 
     bound: float
@@ -65,122 +86,150 @@ class Certificate:
     rounds: int = 0
     seconds: float = 0.0
     refused: str | None = None
+    sub_times: np.ndarray = dataclass_field(repr=False, default=None)
 
     @property
     def certified(self) -> bool:
         return self.refused is None and math.isfinite(self.bound)
 
 
-def time_variation_of(profile, scale: float):
-    """``V(a, b) = scale int_a^b |p(s) - p((a + b) / 2)| ds`` for fields
-    ``f(s, x) = p(s) G(x) + q(x)`` (or ``p(s) e + q(x)``) with ``sup |G| <= scale``: then
-    ``int_a^b sup_x |f(s, x) - f(u, x)| ds <= V(a, b)`` at the midpoint ``u`` (thm-certificate)."""
-    scale = nonnegative_float(scale, "scale")
-
-    def variation(a, b):
-        u = 0.5 * (a + b)
-        pu = float(profile(u))
-        value = integrate.quad(lambda s: abs(float(profile(s)) - pu), a, u, limit=200)[0]
-        value += integrate.quad(lambda s: abs(float(profile(s)) - pu), u, b, limit=200)[0]
-        return scale * value * (1 + 1e-9)
-
-    return variation
-
-
-def _integral_of(fn, field, a, b):
-    return sum(integrate.quad(fn, lo, hi, limit=200)[0] for lo, hi in field.pieces(a, b))
-
-
-def _flow_lipschitz(field, times, mu):
-    """``exp(int_{t_0}^{t_k} mu+)`` at the nodes: the flow is that Lipschitz (Gronwall on
-    ``d/dt |y - z|^2 <= 2 mu |y - z|^2``); with ``mu`` absent, ``L`` in place of ``mu``."""
-    if mu is None:
-        mu = getattr(field, "mu_bound", None)
-    if mu is None:
-        steps = np.asarray(field.lip_integral(times[:-1], times[1:]), dtype=np.float64)
-    elif callable(mu):
-        steps = np.array([_integral_of(lambda t: max(float(mu(t)), 0.0), field, a, b)
-                          for a, b in itertools.pairwise(times)])
-    else:
-        steps = max(float(mu), 0.0) * np.diff(times)
-    return np.exp(np.concatenate([[0.0], np.cumsum(steps)]) * (1 + 1e-12))
-
-
-def _interpolation_errors(field, sub, variation):
-    """``iota_j >= sup_t |Phi(t) - lin_j(t)|`` on ``[s_j, s_{j+1}]`` (lin: the chord): always
-    ``<= int m``; with a time variation ``V``, ``<= V(a, b) + L(u) ((u - a) int_a^u m +
-    (b - u) int_u^b m)``, ``u`` the midpoint (thm-certificate)."""
-    a, b = sub[:-1], sub[1:]
-    mass = np.asarray(field.sup_integral(a, b), dtype=np.float64)
-    if variation is None:
-        return mass
-    u = 0.5 * (a + b)
-    left = np.asarray(field.sup_integral(a, u), dtype=np.float64)
-    right = np.asarray(field.sup_integral(u, b), dtype=np.float64)
-    lip = np.broadcast_to(np.asarray(field.lip(u), dtype=np.float64), u.shape)
-    var = np.array([variation(float(lo), float(hi)) for lo, hi in zip(a, b)])
-    return np.minimum(mass, var + lip * ((u - a) * left + (b - u) * right))
-
-
 def _propagate(blocks, centres, rho):
-    """States at the nodes, ``Lip_C x_k`` and a mask of cubes whose balls leave a block's box.
+    """``(states, lips, outside, ells)``: states at the nodes, ``lips[k] >= Lip_C x_k``, a mask of
+    cubes whose balls leave a block's box, and the blocks' ``ell_k`` on the balls.
 
-    The Jacobian of ``x_k`` on the cube is enclosed as ``M_k +- D_k`` plus a spectral-norm ball
-    of radius ``e_k`` (for blocks that give only a norm): interval products keep the enclosure
-    of the composition, whose norm is far below the product of the blocks' norms."""
+    The Jacobian of ``x_k`` on the cube is enclosed as ``M_k +- D_k`` (interval products keep the
+    enclosure of the composition, whose norm is far below the product of the blocks' norms)."""
     n, d = centres.shape
     states, lips = [centres], [np.ones(n)]
-    mid, rad, extra = np.broadcast_to(np.eye(d), (n, d, d)), np.zeros((n, d, d)), np.zeros(n)
+    mid, rad = np.broadcast_to(np.eye(d), (n, d, d)), np.zeros((n, d, d))
     outside = np.zeros(n, dtype=bool)
     ells = []
     for block in blocks:
-        x, radius = states[-1], rho * lips[-1]
+        x, radius = states[-1], up(rho * lips[-1], 2)
         if block.box is not None:
             lo, hi = block.box
             outside |= np.any((x - radius[:, None] < lo) | (x + radius[:, None] > hi), axis=1)
-        if hasattr(block, "jacobian"):
-            a, b = block.jacobian(x, radius)
-            ells.append(spectral_norms(a) + spectral_norms(b))
-            extra = (spectral_norms(a) + spectral_norms(b)) * extra
-            mid, rad = a @ mid, np.abs(a) @ rad + b @ (np.abs(mid) + rad)
-        else:
-            ells.append(block.lipschitz(x, radius))
-            extra = ells[-1] * (spectral_norms(mid) + spectral_norms(rad) + extra)
-            mid, rad = np.zeros_like(mid), np.zeros_like(rad)
+        a, b = block.jacobian(x, radius)
+        ells.append(up(spectral_norm_upper(a) + spectral_norm_upper(b), 2))
+        mid, rad = interval_matmul(a, b, mid, rad)
         states.append(x + block(x))
-        lips.append(spectral_norms(mid) + spectral_norms(rad) + extra)
+        lips.append(up(spectral_norm_upper(mid) + spectral_norm_upper(rad), 2))
     return np.stack(states), np.stack(lips), outside, np.stack(ells)
 
 
-def _cube_bounds(blocks, times, sub, node_index, field, centres, rho, flow_lip, iota_step,
-                 chunk):
-    """Per cube: step bounds ``(n, N)``, node bounds ``(n, N + 1)``, sampled max per step and
-    the refusal mask."""
-    n_steps = times.size - 1
-    step_b = np.empty((centres.shape[0], n_steps))
-    node_b = np.empty((centres.shape[0], n_steps + 1))
-    sampled = np.empty_like(step_b)
-    refused = np.zeros(centres.shape[0], dtype=bool)
-    k_of = np.clip(np.searchsorted(times, sub, side="right") - 1, 0, n_steps - 1)
-    theta = (sub - times[k_of]) / (times[k_of + 1] - times[k_of])
-    for start in range(0, centres.shape[0], chunk):
+def _forward_allowance(states):
+    """What the modules' forward may differ from the certificate's states by (relative
+    ``FORWARD_RTOL``): an allowance added to the bound."""
+    return FORWARD_RTOL * (1.0 + float(np.linalg.norm(states, axis=-1).max()))
+
+
+def _compare_with_forward(states, forward_states, centres, blocks):
+    """The numpy states must be those the modules' own ``forward`` computes at every centre."""
+    own = forward_states(centres)
+    gap = np.linalg.norm(states - own, axis=-1)
+    bad = ~(gap <= FORWARD_RTOL * (1.0 + np.linalg.norm(own, axis=-1)))
+    if np.any(bad):
+        k = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise ValueError(f"net: {blocks[k - 1].name}: its forward computes other states than its "
+                         f"weights say (gap {float(gap[k].max()):.3g} at a centre); a module "
+                         "that cannot be read cannot be certified")
+
+
+def _check_declared(ctx, reference, centres, rho):
+    """Falsify the field's declared bounds on the reference flow at the initial centres: the
+    flow moves at most ``int m`` between sub-times, and neighbouring centres separate at most by
+    the flow factor. ``ValueError`` naming the bound (the certificate would rest on it)."""
+    sub, allowance = ctx["sub"], ctx["solver_allowance"]
+    moved = np.linalg.norm(np.diff(reference, axis=0), axis=-1).max(axis=1)
+    mass = ctx["mass"]
+    bad = moved > mass * (1 + 1e-9) + 2 * allowance
+    if np.any(bad):
+        j = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"sup_bound does not hold: the flow moves {moved[j]:.6g} on "
+                         f"[{sub[j]:.6g}, {sub[j + 1]:.6g}], more than int m = {mass[j]:.6g}")
+    if centres.shape[0] < 2:
+        return
+    step = np.linalg.norm(centres[1:] - centres[:-1], axis=1)
+    near = step <= 2.5 * rho[:-1]
+    if not near.any():
+        return
+    sep = np.linalg.norm(reference[:, 1:] - reference[:, :-1], axis=-1)[:, near]
+    factor = ctx["flow_lip_at_sub"][:, None] * step[near][None, :]
+    bad = sep > factor * (1 + 1e-9) + 2 * allowance
+    if np.any(bad):
+        j = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise ValueError("lip_bound / mu do not hold: two centres separate faster than "
+                         f"exp(int min(L, mu+)) allows at t={sub[j]:.6g}")
+
+
+def _cube_bounds(ctx, centres, rho, first=False):
+    """Per cube: step bounds ``(n, N)``, node bounds ``(n, N + 1)``, sampled max per step and the
+    refusal mask; and the forward allowance of these cubes."""
+    blocks, node_index, sub = ctx["blocks"], ctx["node_index"], ctx["sub"]
+    n_steps, n = node_index.size - 1, centres.shape[0]
+    step_b, node_b = np.empty((n, n_steps)), np.empty((n, n_steps + 1))
+    sampled, refused = np.empty((n, n_steps)), np.zeros(n, dtype=bool)
+    allowance = 0.0
+    k_of, theta, iota, flow_lip = ctx["k_of"], ctx["theta"], ctx["iota"], ctx["flow_lip"]
+    chunk = ctx["chunk"]
+    for start in range(0, n, chunk):
         part = slice(start, start + chunk)
         c, r = centres[part], rho[part]
         states, lips, outside, _ = _propagate(blocks, c, r)
-        reference = reference_flow(field, c, sub)
+        _compare_with_forward(states, ctx["forward_states"], c, blocks)
+        allowance = max(allowance, _forward_allowance(states))
+        reference = reference_flow(ctx["field"], c, sub)
+        if first:
+            _check_declared(ctx, reference, c, r)
         interp = ((1 - theta)[:, None, None] * states[k_of]
                   + theta[:, None, None] * states[k_of + 1])
-        err = np.linalg.norm(interp - reference, axis=-1)  # (S, n)
-        # every step I_k holds the sub-times node_index[k] .. node_index[k + 1]
+        err = np.linalg.norm(interp - reference, axis=-1)  # (S, n), S sub-times
+        # on [s_j, s_{j+1}]: max(|E(s_j)|, |E(s_{j+1})|) + iota_j
+        pair = np.maximum(err[:-1], err[1:]) + iota[:, None]
+        per_pair = np.stack([pair[node_index[k]:node_index[k + 1]].max(axis=0)
+                             for k in range(n_steps)], axis=1)
         per_step = np.stack([err[node_index[k]:node_index[k + 1] + 1].max(axis=0)
                              for k in range(n_steps)], axis=1)
         lip_x = np.maximum(lips[:-1], lips[1:]).T
-        spatial = r[:, None] * (lip_x + flow_lip[None, 1:])
+        spatial = up(r[:, None] * (lip_x + flow_lip[None, 1:]), 3)
         sampled[part] = per_step
-        step_b[part] = per_step + spatial + iota_step[None, :]
-        node_b[part] = err[node_index].T + r[:, None] * (lips.T + flow_lip[None, :])
+        step_b[part] = up(per_pair + spatial, 3)
+        node_b[part] = up(err[node_index].T + up(r[:, None] * (lips.T + flow_lip[None, :]), 3),
+                          2)
         refused[part] = outside
-    return step_b, node_b, sampled, refused
+    return step_b, node_b, sampled, refused, allowance
+
+
+def _refine(ctx, centres, half, rtol, max_points, max_rounds):
+    """Split the worst cubes first (refused ones before all), as many as ``max_points`` allows,
+    until every cube is within ``rtol`` of the sampled maximum or ``max_rounds`` rounds ran."""
+    d = centres.shape[1]
+    corners = np.stack(np.meshgrid(*[[-1.0, 1.0]] * d, indexing="ij"), -1).reshape(-1, d)
+    rho = lambda h: up(np.linalg.norm(h, axis=1), d)
+    parts = [centres, half, *_cube_bounds(ctx, centres, rho(half), first=True)]
+    allowance = parts.pop()
+    points, rounds = centres.shape[0], 0
+    iota_max = float(ctx["iota"].max())
+    while rounds < max_rounds:
+        c, h, step_b, _, sampled, refused = parts
+        goal = (1 + rtol) * float(sampled.max()) + iota_max
+        score = np.where(refused, np.inf, step_b.max(axis=1))
+        need = np.flatnonzero((score > goal) | refused)
+        budget = (max_points - points) // corners.shape[0]
+        if need.size == 0 or budget <= 0:
+            break
+        chosen = need[np.argsort(-score[need], kind="stable")[:budget]]
+        keep = np.ones(c.shape[0], dtype=bool)
+        keep[chosen] = False
+        child_h = np.repeat(h[chosen] / 2, corners.shape[0], axis=0)
+        child_c = (c[chosen][:, None, :] + corners[None] * (h[chosen] / 2)[:, None, :]).reshape(-1, d)
+        new = _cube_bounds(ctx, child_c, rho(child_h))
+        allowance = max(allowance, new[-1])
+        parts = [np.concatenate([old[keep], fresh]) for old, fresh in
+                 zip(parts, (child_c, child_h, *new[:-1]))]
+        points += child_c.shape[0]
+        rounds += 1
+    return parts, points, rounds, allowance
 
 
 def certify_resnet(net, field: VectorField, box, times=None, *, mu=None, time_variation=None,
@@ -190,17 +239,21 @@ def certify_resnet(net, field: VectorField, box, times=None, *, mu=None, time_va
     """Certify ``sup_{t in [t_0, t_N], x in K} |X(t, x) - Phi(t, x)| <= bound`` (thm-certificate).
 
     ``net``: a ``ReLUResNet``, a ``TrainableResNet`` or a list of ``nn.Module`` blocks with
-    ``times``; ``box = K``. ``mu``: a one-sided Lipschitz bound ``mu(t) >= sup <u - v, f(t, u) -
-    f(t, v)> / |u - v|^2`` (number or callable; default the field's ``mu_bound``, else ``L``).
+    ``times``, read strictly (:func:`~resnet_flows.read_network.relu_blocks`); ``box = K``.
+    ``mu``: a one-sided Lipschitz bound ``mu(t) >= sup <u - v, f(t, u) - f(t, v)> / |u - v|^2``
+    (number or callable; default the field's ``mu_bound``); the flow factor uses ``min(L, mu+)``.
     ``time_variation(a, b)``: a bound on ``int_a^b sup_x |f(s, x) - f((a+b)/2, x)| ds`` (see
     :func:`time_variation_of`); without it the time term is ``int m`` per sub-interval.
-    Starts from ``cells`` cubes per axis and about ``time_points`` sub-times; splits cubes until
-    each is within ``rtol`` of the sampled maximum or ``max_points`` centres were used.
+    Starts from ``cells`` cubes per axis and about ``time_points`` sub-times (equal ``int m``,
+    so graded towards singular times); splits the worst cubes until each is within ``rtol`` of
+    the sampled maximum, ``max_points`` centres were used or ``max_rounds`` rounds ran. The
+    field's bounds are checked at the sub-times and against the reference flow at the initial
+    centres; a network whose forward differs from its weights is refused.
     """
     start_clock = time.perf_counter()
     if not isinstance(field, VectorField):
         raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
-    blocks, times = relu_blocks(net, times)
+    blocks, times, forward_states = relu_blocks(net, times)
     if blocks[0].dim != field.dim:
         raise ValueError(f"net acts on R^{blocks[0].dim}, the field on R^{field.dim}")
     lower, upper = as_box(box, "box", dim=field.dim)
@@ -215,79 +268,65 @@ def certify_resnet(net, field: VectorField, box, times=None, *, mu=None, time_va
     rtol = positive_float(rtol, "rtol")
     max_points = positive_int(max_points, "max_points")
     max_rounds = positive_int(max_rounds, "max_rounds", minimum=0)
-    allowance = nonnegative_float(solver_allowance, "solver_allowance")
+    solver_allowance = nonnegative_float(solver_allowance, "solver_allowance")
     chunk = positive_int(chunk, "chunk")
     if time_variation is not None and not callable(time_variation):
         raise ValueError("time_variation must be callable V(a, b)")
+    if mu is not None and not callable(mu):
+        mu = real_number(mu, "mu")  # a negative mu (a contraction) is a valid declaration
 
+    sub, node_index = sub_times(field, times, time_points)
+    check_field_bounds(field, sub, mu)
+    iota = interpolation_errors(field, sub, time_variation)
+    flow_lip = flow_lipschitz(field, times, mu)
     n_steps = times.size - 1
-    per_step = max(1, math.ceil(time_points / n_steps))
-    fractions = np.arange(per_step) / per_step
-    sub = np.concatenate([(times[:-1, None] + fractions * np.diff(times)[:, None]).ravel(),
-                          times[-1:]])
-    node_index = np.arange(n_steps + 1) * per_step
-    iota = _interpolation_errors(field, sub, time_variation)
-    iota_step = iota.reshape(n_steps, per_step).max(axis=1)
-    flow_lip = _flow_lipschitz(field, times, mu)
+    k_of = np.clip(np.searchsorted(times, sub, side="right") - 1, 0, n_steps - 1)
+    theta = (sub - times[k_of]) / (times[k_of + 1] - times[k_of])
+    mass = field.sup_integral(sub[:-1], sub[1:])
+    ctx = {"blocks": blocks, "field": field, "sub": sub, "node_index": node_index, "k_of": k_of,
+               "theta": theta, "iota": iota, "flow_lip": flow_lip, "chunk": chunk,
+               "forward_states": forward_states, "solver_allowance": solver_allowance,
+               "mass": np.asarray(mass, dtype=np.float64),
+               "flow_lip_at_sub": flow_lip[np.minimum(k_of + (sub > times[k_of]), n_steps)]}
 
     d = field.dim
     width = (upper - lower) / cells
     grid = np.stack(np.meshgrid(*[np.arange(cells)] * d, indexing="ij"), -1).reshape(-1, d)
     centres = lower + (grid + 0.5) * width
     half = np.broadcast_to(width / 2, centres.shape).copy()
-    corners = np.stack(np.meshgrid(*[[-1.0, 1.0]] * d, indexing="ij"), -1).reshape(-1, d)
-    evaluate = lambda c, h: _cube_bounds(blocks, times, sub, node_index, field, c,
-                                         np.linalg.norm(h, axis=1), flow_lip, iota_step, chunk)
-    leaves = [(centres, half, *evaluate(centres, half))]
-    points, rounds = centres.shape[0], 0
-    while True:
-        sampled_max = max(float(leaf[4].max()) for leaf in leaves)
-        goal = (1 + rtol) * sampled_max + float(iota_step.max())
-        split = [(leaf[2].max(axis=1) > goal) | leaf[5] for leaf in leaves]
-        todo = sum(int(s.sum()) for s in split)
-        if todo == 0 or rounds >= max_rounds or points + todo * 2**d > max_points:
-            break
-        kept, new_c, new_h = [], [], []
-        for leaf, s in zip(leaves, split):
-            if np.any(~s):
-                kept.append(tuple(part[~s] for part in leaf))
-            if np.any(s):
-                h = leaf[1][s] / 2
-                new_c.append((leaf[0][s][:, None, :] + corners[None] * h[:, None, :]).reshape(-1, d))
-                new_h.append(np.repeat(h, corners.shape[0], axis=0))
-        c, h = np.concatenate(new_c), np.concatenate(new_h)
-        leaves = kept + [(c, h, *evaluate(c, h))]
-        points += c.shape[0]
-        rounds += 1
+    parts, points, rounds, forward = _refine(ctx, centres, half, rtol, max_points, max_rounds)
+    centres, half, step_b, node_b, sampled, refused_mask = parts
 
-    centres = np.concatenate([leaf[0] for leaf in leaves])
-    half = np.concatenate([leaf[1] for leaf in leaves])
-    step_b = np.concatenate([leaf[2] for leaf in leaves])
-    node_b = np.concatenate([leaf[3] for leaf in leaves])
-    sampled = np.concatenate([leaf[4] for leaf in leaves])
-    refused_mask = np.concatenate([leaf[5] for leaf in leaves])
-    rho = np.linalg.norm(half, axis=1)
+    rho = up(np.linalg.norm(half, axis=1), d)
     lip_max, box_lo, box_hi = np.zeros(n_steps), None, None
     for s in range(0, centres.shape[0], chunk):
         states, lips, _, ells = _propagate(blocks, centres[s:s + chunk], rho[s:s + chunk])
-        radius = (rho[s:s + chunk] * lips)[..., None]
+        radius = up(rho[s:s + chunk] * lips, 2)[..., None]
         lo, hi = (states - radius).min(axis=1), (states + radius).max(axis=1)
         box_lo = lo if box_lo is None else np.minimum(box_lo, lo)
         box_hi = hi if box_hi is None else np.maximum(box_hi, hi)
         lip_max = np.maximum(lip_max, ells.max(axis=1))
+    allowance = float(up(solver_allowance + forward, 2))
     i, k = np.unravel_index(int(np.argmax(step_b)), step_b.shape)
     refused = None
     if refused_mask.any():
         refused = (f"{int(refused_mask.sum())} cubes of K have states whose balls leave the box "
                    "of a Kuhn block (the network is the interpolant only inside it)")
-    bound = math.inf if refused else float(step_b[i, k]) + allowance
+    bound = math.inf if refused else float(up(step_b[i, k] + allowance, 2))
+    spatial = float(up(rho[i] * (max(_lips_at(blocks, centres[i], rho[i], k)) + flow_lip[k + 1]),
+                       3))
     return Certificate(
-        bound=bound, sampled_part=float(sampled[i, k]), spatial_part=float(step_b[i, k]
-                                                                          - sampled[i, k]
-                                                                          - iota_step[k]),
-        time_part=float(iota_step[k]), allowance=allowance, sampled_max=float(sampled.max()),
-        times=times, node_bounds=node_b.max(axis=0) + allowance,
-        step_bounds=step_b.max(axis=0) + allowance, block_lipschitz=lip_max,
+        bound=bound, sampled_part=float(sampled[i, k]), spatial_part=spatial,
+        time_part=float(max(step_b[i, k] - sampled[i, k] - spatial, 0.0)), allowance=allowance,
+        sampled_max=float(sampled.max()), times=times,
+        node_bounds=up(node_b.max(axis=0) + allowance, 2),
+        step_bounds=up(step_b.max(axis=0) + allowance, 2), block_lipschitz=lip_max,
         flow_lipschitz=flow_lip, state_boxes=np.stack([box_lo, box_hi], axis=1),
         cubes=centres.shape[0], points=points, rounds=rounds,
-        seconds=time.perf_counter() - start_clock, refused=refused)
+        seconds=time.perf_counter() - start_clock, refused=refused, sub_times=sub)
+
+
+def _lips_at(blocks, centre, rho, k):
+    """``(Lip_C x_k, Lip_C x_{k+1})`` of one cube: for the parts reported with the bound."""
+    _, lips, _, _ = _propagate(blocks, centre[None], np.array([rho]))
+    return float(lips[k, 0]), float(lips[k + 1, 0])

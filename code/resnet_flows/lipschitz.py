@@ -7,44 +7,46 @@ there. The Jacobian of the block on the ball then lies in an interval matrix ``M
 slopes ``1/2 +- 1/2``, products by midpoint-radius arithmetic), and the block is
 ``||M||_2 + ||D||_2``-Lipschitz on the ball: along a segment in the ball the difference quotient
 is an average of Jacobians in the interval matrix, and ``|u^T (J - M) v| <= |u|^T D |v|``.
+Round-off is allowed for throughout (:mod:`~resnet_flows.rounding`): the pre-activations carry
+an error bound, the interval products and norms are rounded outwards.
 
-:func:`relu_blocks` turns the book's ReLU ResNets, chapter 9's ``TrainableResNet`` and plain
-lists of ``nn.Sequential(Linear, ReLU, ..., Linear)`` blocks into :class:`MLPBlock` or
-:class:`KuhnBlock` objects that evaluate the block in numpy and bound its Lipschitz constant;
-anything else is refused with a ``ValueError`` naming the parameter.
+:func:`~resnet_flows.read_network.relu_blocks` reads a network into :class:`MLPBlock` and
+:class:`KuhnBlock` objects (strictly: anything it cannot read is refused).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
-import torch
-from torch import nn
 
-from ._validate import as_times
-from .kuhn import cpwl_lipschitz
-from .relu import CPWLNetwork
+from .rounding import gamma, interval_matmul, spectral_norm_upper, up
 
 __all__ = ["KuhnBlock", "MLPBlock", "relu_blocks", "spectral_norms"]
+__bounds__ = ("spectral_norms", "MLPBlock.jacobian[1]", "MLPBlock.lipschitz",
+              "KuhnBlock.jacobian[1]", "KuhnBlock.lipschitz")
 
 
 def spectral_norms(m: np.ndarray) -> np.ndarray:
-    """``||m_i||_2`` for a stack ``(n, d, d)``; closed form for ``d = 2`` (the largest singular
-    value ``sqrt((F + sqrt(F^2 - 4 det^2)) / 2)``, ``F`` the squared Frobenius norm)."""
-    if m.shape[-2:] == (2, 2):
-        frob = np.einsum("nij,nij->n", m, m)
-        det = m[:, 0, 0] * m[:, 1, 1] - m[:, 0, 1] * m[:, 1, 0]
-        return np.sqrt(0.5 * (frob + np.sqrt(np.maximum(frob * frob - 4 * det * det, 0.0))))
-    return np.linalg.norm(m, ord=2, axis=(-2, -1))
+    """Proved upper bounds on ``||m_i||_2`` for a stack ``(n, p, q)``
+    (:func:`~resnet_flows.rounding.spectral_norm_upper`)."""
+    return spectral_norm_upper(m)
+
+
+def relu_blocks(net, times=None):
+    """``(blocks, times)``: see :func:`resnet_flows.read_network.relu_blocks`."""
+    from .read_network import relu_blocks as read
+
+    blocks, times, _ = read(net, times)
+    return blocks, times
 
 
 class MLPBlock:
-    """``R(z) = L_m(relu(... relu(L_1 z)))`` from its dense layers ``[(W_1, b_1), ...]``."""
+    """``R(z) = L_m(relu(... relu(L_1 z)))`` from its dense layers ``[(W_1, b_1), ...]``
+    (float64 copies, taken when the certificate reads the network)."""
 
-    def __init__(self, layers):
-        self.layers = [(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    def __init__(self, layers, name: str = "block"):
+        self.layers = [(np.array(w, dtype=np.float64), np.array(b, dtype=np.float64))
                        for w, b in layers]
+        self.name = name
         self.dim = self.layers[0][0].shape[1]
         if self.layers[-1][0].shape[0] != self.dim:
             raise ValueError(f"net: a block maps R^{self.dim} to "
@@ -52,6 +54,9 @@ class MLPBlock:
         for (w, _), (w_next, _) in zip(self.layers, self.layers[1:]):
             if w_next.shape[1] != w.shape[0]:
                 raise ValueError("net: consecutive layers of a block do not fit together")
+        for i, (w, b) in enumerate(self.layers):
+            if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
+                raise ValueError(f"net: {name}, layer {i} has non-finite weights or biases")
         self.box = None
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
@@ -63,122 +68,122 @@ class MLPBlock:
 
     def jacobian(self, centres: np.ndarray, radii: np.ndarray):
         """``(M, D)``, shape ``(n, d, d)`` each: on the ball ``B(c, r)`` every (Clarke) Jacobian
-        of ``z -> z + R(z)`` lies in ``M +- D`` (entrywise)."""
+        of ``z -> z + R(z)`` lies in ``M +- D`` (entrywise), round-off included."""
         n, d = centres.shape
-        h = centres
+        h, err = centres, np.zeros_like(centres)  # err >= |computed h - exact h(c)|
         mid, rad = None, None  # None: the identity, exactly
         for w, b in self.layers[:-1]:
             pre = h @ w.T + b
+            err = up(err @ np.abs(w).T + gamma(w.shape[1] + 1) * (np.abs(h) @ np.abs(w).T
+                                                                  + np.abs(b)), w.shape[1] + 2)
             if mid is None:  # first layer: the pre-activation Jacobian is w itself
-                p_mid, p_rad = w[None], 0.0
-                deviation = np.linalg.norm(w, axis=1)[None, :] * radii[:, None]
+                p_mid, p_rad = w[None], np.zeros((1, *w.shape))
+                deviation = up(np.linalg.norm(w, axis=1)[None, :] * radii[:, None], w.shape[1])
             else:
-                p_mid, p_rad = np.matmul(w, mid), np.matmul(np.abs(w), rad)
+                p_mid, p_rad = interval_matmul(w, 0.0, mid, rad)
                 # |p(z) - p(c)| <= (|row of M| + |row of D|) |z - c| on the ball
-                deviation = (np.linalg.norm(p_mid, axis=2)
-                             + np.linalg.norm(p_rad, axis=2)) * radii[:, None]
-            unstable = np.abs(pre) <= deviation
+                deviation = up((np.linalg.norm(p_mid, axis=2) + np.linalg.norm(p_rad, axis=2))
+                               * radii[:, None], 2 * d + 2)
+            unstable = np.abs(pre) <= deviation + err
             s_mid = np.where(unstable, 0.5, (pre > 0).astype(np.float64))[:, :, None]
             s_rad = np.where(unstable, 0.5, 0.0)[:, :, None]
-            mid, rad = s_mid * p_mid, s_mid * p_rad + s_rad * (np.abs(p_mid) + p_rad)
+            mid = s_mid * p_mid  # exact: s_mid is 0, 1/2 or 1
+            rad = up(s_mid * p_rad + s_rad * (np.abs(p_mid) + p_rad), 3)
             h = np.maximum(pre, 0.0)
         w, _ = self.layers[-1]
         if mid is None:
-            return np.broadcast_to(np.eye(d) + w, (n, d, d)), np.zeros((n, d, d))
-        return np.eye(d) + np.matmul(w, mid), np.matmul(np.abs(w), rad)
+            jac = np.eye(d) + w
+            return (np.broadcast_to(jac, (n, d, d)),
+                    np.broadcast_to(up(gamma(1) * np.abs(jac), 1), (n, d, d)))
+        out_mid, out_rad = interval_matmul(w, 0.0, mid, rad)
+        jac = np.eye(d) + out_mid
+        return jac, up(out_rad + gamma(1) * np.abs(jac), 2)
 
     def lipschitz(self, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
         """``ell(c, r) = ||M||_2 + ||D||_2 >= Lip(z -> z + R(z))`` on each ball ``B(c, r)``."""
         mid, rad = self.jacobian(centres, radii)
-        return spectral_norms(mid) + spectral_norms(rad)
+        return up(spectral_norms(mid) + spectral_norms(rad), 2)
 
 
 class KuhnBlock:
-    """A :class:`~resnet_flows.relu.CPWLNetwork` block: on its grid's box the network *is* the
-    Kuhn interpolant (thm-relu-approx), evaluated by simplex location, with the exact Lipschitz
-    constant ``1 + ...`` bounded by ``||I + J||_2`` over the simplices' Jacobians ``J``. Outside
-    the box it is not the interpolant, so the certificate refuses balls that leave it."""
+    """A :class:`~resnet_flows.relu.CPWLNetwork` block, read from its buffers when the
+    certificate runs: on its grid's box the network *is* the Kuhn interpolant of the nodal values
+    ``output_weight`` plus ``output_bias`` (thm-relu-approx), evaluated by simplex location.
+    The Jacobian of ``z -> z + R(z)`` on a ball lies in the interval hull of ``I + J`` over the
+    simplices of the cells the ball's bounding box meets (or over all simplices, for large
+    balls). Outside the box it is not the interpolant, so the certificate refuses balls that
+    leave it."""
 
-    def __init__(self, network: CPWLNetwork):
+    _LOCAL_SPAN = 4  # cells per axis looked at per ball; larger balls use the global hull
+
+    def __init__(self, network, name: str = "block"):
         from .kuhn import kuhn_jacobians
 
-        self.network = network
-        self.dim = network.dim
-        self.box = network.grid.box
-        jac = kuhn_jacobians(network.grid, network.values)
-        self._lip = float(np.linalg.norm(np.eye(self.dim) + jac, ord=2, axis=(1, 2)).max())
-        self.residual_lipschitz = cpwl_lipschitz(network.grid, network.values)
+        self.network, self.name = network, name
+        self.grid = grid = network.grid
+        self.dim = grid.dim
+        self.box = grid.box
+        self.values = np.array(network.values, dtype=np.float64)
+        self.bias = np.array(network.bias, dtype=np.float64)
+        if self.values.shape[1] != self.dim or self.bias.shape != (self.dim,):
+            raise ValueError(f"net: {name} maps R^{self.dim} to R^{self.values.shape[1]}")
+        if not (np.all(np.isfinite(self.values)) and np.all(np.isfinite(self.bias))):
+            raise ValueError(f"net: {name} (CPWLNetwork) has non-finite output_weight or "
+                             "output_bias")
+        # Jacobian columns (g(v_i) - g(v_{i-1})) / h: one subtraction and one division, each
+        # within u of exact; the hull per cell and overall
+        jac = kuhn_jacobians(grid, self.values)
+        slack = 3 * gamma(1) * np.abs(jac)
+        jac = jac.reshape(grid.cells**self.dim, -1, self.dim, self.dim)
+        slack = slack.reshape(jac.shape).max(axis=1)
+        eye = np.eye(self.dim)
+        self._cell_lo = jac.min(axis=1) + eye - slack
+        self._cell_hi = jac.max(axis=1) + eye + slack
+        self._global = (self._cell_lo.min(axis=0), self._cell_hi.max(axis=0))
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
-        inside = self.network.grid.contains(z)
-        if inside.all():
-            return self.network.fast(z)
-        out = np.empty_like(z)  # outside the box only the network itself says what it computes
-        out[inside] = self.network.fast(z[inside])
-        with torch.no_grad():
-            out[~inside] = self.network(torch.as_tensor(z[~inside])).numpy()
+        inside = self.grid.contains(z)
+        out = np.empty_like(z)
+        if inside.any():
+            out[inside] = self.grid.interpolate(self.values, z[inside]) + self.bias
+        if not inside.all():  # outside the box only the network itself says what it computes
+            import torch
+
+            with torch.no_grad():
+                out[~inside] = self.network(torch.as_tensor(z[~inside])).numpy()
         return out
 
+    def jacobian(self, centres: np.ndarray, radii: np.ndarray):
+        """``(M, D)``: every Jacobian of ``z -> z + R(z)`` on ``B(c, r)`` (inside the grid's box)
+        lies in ``M +- D``, the hull over the cells met by the ball's bounding box."""
+        grid, n, d = self.grid, centres.shape[0], self.dim
+        # a margin of 1e-9 cells: round-off never decides which cell a face point is in
+        scaled_lo = (centres - radii[:, None] - grid.lower) / grid.widths - 1e-9
+        scaled_hi = (centres + radii[:, None] - grid.lower) / grid.widths + 1e-9
+        lo_idx = np.clip(np.floor(scaled_lo), 0, grid.cells - 1).astype(np.int64)
+        hi_idx = np.clip(np.floor(scaled_hi), 0, grid.cells - 1).astype(np.int64)
+        span = hi_idx - lo_idx + 1
+        lo = np.broadcast_to(self._global[0], (n, d, d)).copy()
+        hi = np.broadcast_to(self._global[1], (n, d, d)).copy()
+        local = np.all(span <= self._LOCAL_SPAN, axis=1)
+        if local.any():
+            llo = np.full((int(local.sum()), d, d), np.inf)
+            lhi = np.full_like(llo, -np.inf)
+            base, sp = lo_idx[local], span[local]
+            width = int(sp.max())
+            strides = grid.cells ** np.arange(d - 1, -1, -1)
+            for offset in np.ndindex(*([width] * d)):
+                off = np.asarray(offset)
+                ok = np.all(off < sp, axis=1)
+                if not ok.any():
+                    continue
+                cell = (base[ok] + off) @ strides
+                llo[ok] = np.minimum(llo[ok], self._cell_lo[cell])
+                lhi[ok] = np.maximum(lhi[ok], self._cell_hi[cell])
+            lo[local], hi[local] = llo, lhi
+        mid = 0.5 * (lo + hi)
+        return mid, up(np.maximum(hi - mid, mid - lo), 1)
+
     def lipschitz(self, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
-        return np.full(centres.shape[0], self._lip)
-
-
-def _sequential_layers(block: nn.Module, k: int):
-    modules = list(block) if isinstance(block, nn.Sequential) else [block]
-    layers, expect_linear = [], True
-    for module in modules:
-        if isinstance(module, nn.Linear):
-            if not expect_linear:
-                raise ValueError(f"net: block {k} has two Linear layers without a ReLU between")
-            bias = (module.bias.detach().double().numpy() if module.bias is not None
-                    else np.zeros(module.out_features))
-            layers.append((module.weight.detach().double().numpy(), bias))
-            expect_linear = False
-        elif isinstance(module, nn.ReLU):
-            if expect_linear:
-                raise ValueError(f"net: block {k} has a ReLU not preceded by a Linear layer")
-            expect_linear = True
-        else:
-            raise ValueError(f"net: block {k} contains {type(module).__name__}; only Linear and "
-                             "ReLU layers (nn.Sequential) or Kuhn networks can be certified")
-    if not layers or expect_linear:
-        raise ValueError(f"net: block {k} must start and end with a Linear layer")
-    return layers
-
-
-def relu_blocks(net, times=None) -> tuple[list, np.ndarray]:
-    """``(blocks, times)`` for a ReLU ResNet: a ``ReLUResNet`` (Kuhn or ``nn.Sequential`` blocks),
-    a ``TrainableResNet`` (chapter 9), or a sequence of ``nn.Module`` blocks with ``times``."""
-    from .baselines import TrainableResNet
-    from .resnet import ReLUResNet
-
-    if isinstance(net, TrainableResNet):
-        blocks = [MLPBlock([(net.w_in[k].detach().numpy(), net.b_in[k, 0].detach().numpy()),
-                            (net.w_out[k].detach().numpy(), net.b_out[k, 0].detach().numpy())])
-                  for k in range(net.num_blocks)]
-        own_times = net.times
-    elif isinstance(net, ReLUResNet):
-        blocks = [KuhnBlock(b) if isinstance(b, CPWLNetwork) else MLPBlock(_sequential_layers(b, k))
-                  for k, b in enumerate(net.blocks)]
-        own_times = net.times
-    elif isinstance(net, Sequence) and all(isinstance(b, nn.Module) for b in net) and len(net):
-        if times is None:
-            raise ValueError("times must be given for a list of blocks")
-        blocks = [KuhnBlock(b) if isinstance(b, CPWLNetwork) else MLPBlock(_sequential_layers(b, k))
-                  for k, b in enumerate(net)]
-        own_times = None
-    else:
-        raise ValueError(f"net must be a ReLUResNet, a TrainableResNet or a non-empty list of "
-                         f"nn.Module blocks, got {type(net).__name__}")
-    if times is None:
-        times = own_times
-    times = as_times(times, "times")
-    if own_times is not None and not np.array_equal(times, own_times):
-        raise ValueError("times differ from the network's own times")
-    if times.size != len(blocks) + 1:
-        raise ValueError(f"times must have len(blocks) + 1 = {len(blocks) + 1} entries, "
-                         f"got {times.size}")
-    dims = {b.dim for b in blocks}
-    if len(dims) != 1:
-        raise ValueError(f"net: blocks act on different dimensions {sorted(dims)}")
-    return blocks, times
+        mid, rad = self.jacobian(centres, radii)
+        return up(spectral_norms(mid) + spectral_norms(rad), 2)

@@ -286,10 +286,22 @@ class CPWLNetwork(nn.Module):
         if not np.all(np.isfinite(values)):
             raise ValueError("values contains non-finite nodal values")
         self.grid = grid
-        self.values = values = np.ascontiguousarray(values)
-        # a transposed view of the nodal values, not a copy: large ResNets hold many blocks
+        values = np.ascontiguousarray(values)
+        # the buffers are the one source of truth: ``values`` and ``fast`` read them at call time,
+        # so a changed bias, a deepcopy or a scaled copy of the weights cannot drift from forward
         self.register_buffer("output_weight", torch.from_numpy(values).T)
         self.register_buffer("output_bias", torch.zeros(values.shape[1], dtype=torch.float64))
+
+    @property
+    def values(self) -> np.ndarray:
+        """The nodal values ``(num_nodes, p)``: a view of the buffer ``output_weight`` (its
+        transpose), read at call time."""
+        return self.output_weight.detach().cpu().numpy().astype(np.float64, copy=False).T
+
+    @property
+    def bias(self) -> np.ndarray:
+        """The buffer ``output_bias`` as numpy, read at call time (added to every output)."""
+        return self.output_bias.detach().cpu().numpy().astype(np.float64, copy=False)
 
     @property
     def dim(self) -> int:
@@ -316,8 +328,9 @@ class CPWLNetwork(nn.Module):
         return torch.cat(pieces)
 
     def fast(self, x) -> np.ndarray:
-        """The same function by simplex location (numpy), for large evaluations."""
-        return self.grid.interpolate(self.values, x)
+        """The same function by simplex location (numpy), for large evaluations; the weights and
+        the bias are read from the buffers now, as ``forward`` reads them."""
+        return self.grid.interpolate(self.values, x) + self.bias
 
     def dense_layers(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """The weights as dense ``(W, b)`` pairs: for checks on small networks only."""
