@@ -136,12 +136,25 @@ def test_bad_input_raises_value_error(call):
 
 def test_callable_bound_returning_a_negative_value_is_named():
     g = fields.cutoff_rotation()
-    bad = VectorField(lambda t, x: g(x), 2, 1.0, lambda t: -1.0, 1.0)
+    # refused at construction (sampled there), and wherever it is evaluated later
     with pytest.raises(ValueError, match=r"sup_bound must return numbers >= 0.*got -1\.0"):
-        bad.sup_integral(0.0, 0.5)
+        VectorField(lambda t, x: g(x), 2, 1.0, lambda t: -1.0, 1.0)
+    late = VectorField(lambda t, x: g(x), 2, 1.0, 1.0, 1.0)
+    late.sup_bound = lambda t: -1.0
+    with pytest.raises(ValueError, match=r"sup_bound must return numbers >= 0.*got -1\.0"):
+        late.sup_integral(0.0, 0.5)
     from resnet_flows import plan_flow_resnet
     with pytest.raises(ValueError, match="sup_bound must return numbers >= 0"):
-        plan_flow_resnet(bad, (-np.ones(2), np.ones(2)), 0.1)
+        plan_flow_resnet(late, (-np.ones(2), np.ones(2)), 0.1)
+
+
+def test_negative_rate_of_a_time_scaled_field_is_named():
+    g = fields.cutoff_rotation()
+    with pytest.raises(ValueError, match=r"rate must be >= 0.*got -0\.5"):
+        fields.time_scaled(g, lambda t: 0.5 - np.asarray(t) * 0 - (np.asarray(t) > 0.5),
+                           lambda t: np.asarray(t), 1.0)
+    with pytest.raises(ValueError, match="sup_primitive decreases"):
+        VectorField(lambda t, x: g(x), 2, 1.0, 1.0, 1.0, sup_primitive=lambda t: -np.asarray(t))
 
 
 def test_bounds_set_after_construction_are_checked_too():

@@ -276,6 +276,8 @@ def certify_resnet(net, field: VectorField, box, times=None, *, mu=None, time_va
         mu = real_number(mu, "mu")  # a negative mu (a contraction) is a valid declaration
 
     sub, node_index = sub_times(field, times, time_points)
+    if mu is None:
+        mu = field.mu_bound
     check_field_bounds(field, sub, mu)
     iota = interpolation_errors(field, sub, time_variation)
     flow_lip = flow_lipschitz(field, times, mu)

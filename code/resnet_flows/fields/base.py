@@ -111,6 +111,29 @@ class VectorField:
         self._exact_flow = exact_flow
         self._primitives = {"sup": sup_primitive, "lip": lip_primitive, "hess": hess_primitive,
                             "mu": mu_primitive}
+        self._check_declared_bounds()
+
+    def _check_declared_bounds(self, samples: int = 257):
+        """The callable bounds ``m``, ``L``, ``H`` at ``samples`` times (singular times left
+        out): a negative or NaN value is refused naming the bound (a declared bound that is
+        negative somewhere is no bound), as is a primitive that decreases there."""
+        t = np.linspace(0.0, self.horizon, samples)
+        t = t[~np.isin(t, self.singular_times)]
+        for kind in ("sup", "lip", "hess"):
+            bound = getattr(self, f"{kind}_bound")
+            if bound is None:
+                continue
+            with np.errstate(all="ignore"):
+                singular._evaluate(bound, t)  # a _CheckedBound raises, naming the bound
+            primitive = self._primitives[kind]
+            if primitive is not None:
+                with np.errstate(all="ignore"):
+                    values = singular._evaluate(primitive, t)
+                slack = 1e-12 * (1.0 + np.abs(values[:-1]) + np.abs(values[1:]))
+                drop = np.diff(values) < -slack
+                if np.any(drop):
+                    raise ValueError(f"{kind}_primitive decreases after t={t[:-1][drop][0]}: it is "
+                                     f"not the primitive of a bound {kind}_bound >= 0")
 
     def __repr__(self) -> str:
         return f"VectorField({self.name!r}, dim={self.dim}, horizon={self.horizon})"

@@ -96,6 +96,20 @@ def time_scaled(g: SpatialField, rate, rate_primitive, horizon: float, breakpoin
     Bounds ``m = a sup|g|``, ``L = a Lip g``, ``H = a H_g``; averages ``(A(b) - A(a)) g`` and the
     exact flow ``Phi(s, t, x) = Psi_g(A(t) - A(s), x)`` by the time change ``tau = A(t)``.
     """
+    if not callable(rate) or not callable(rate_primitive):
+        raise ValueError("rate and rate_primitive must be callables of t")
+    given_rate = rate
+
+    def rate(t):  # every evaluation is checked: a(t) < 0 would make m, L, H and mu wrong
+        out = given_rate(t)
+        values = np.asarray(out, dtype=np.float64)
+        bad = np.isnan(values) | (values < 0)
+        if np.any(bad):
+            times = np.broadcast_to(np.asarray(t, dtype=np.float64), values.shape)
+            raise ValueError(f"rate must be >= 0 (a(t) scales the bounds of g), got "
+                             f"{values[bad].flat[0]} at t={times[bad].flat[0]}")
+        return out
+
     def scaled(c):
         return (lambda t: c * rate(t)), (lambda t: c * rate_primitive(t))
 
