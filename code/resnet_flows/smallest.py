@@ -45,6 +45,7 @@ from ._validate import (
 )
 from .baselines import TrainableResNet, sample_trajectories, train_trajectory_model
 from .certificate import Certificate, certify_resnet
+from .certificate_terms import sub_times
 from .fields import VectorField
 from .fields.checks import one_sided_excess, sample_field_constants
 from .flows import reference_flow
@@ -188,12 +189,9 @@ class _Search:
 
     def chord_term(self, times, points) -> float:
         """The largest chord term ``iota_j = int m`` over the certificate's sub-intervals of
-        ``times`` (about ``points`` of them, equal parts of each step): it depends on the times,
-        not on the network, and every certificate on them pays it."""
-        per_step = max(1, math.ceil(points / (times.size - 1)))
-        fractions = np.arange(per_step) / per_step
-        sub = np.append((times[:-1, None] + fractions * np.diff(times)[:, None]).ravel(),
-                        times[-1])
+        ``times`` (about ``points`` of them, the certificate's own sub-times): it depends on the
+        times, not on the network, and every certificate on them pays it."""
+        sub, _ = sub_times(self.field, times, points)
         return float(np.max(self.field.sup_integral(sub[:-1], sub[1:])))
 
     def time_part(self, key, times) -> float:
