@@ -21,6 +21,7 @@ from ._validate import nonnegative_float
 from .rounding import up
 
 __all__ = [
+    "TimeVariation",
     "check_field_bounds",
     "flow_lipschitz",
     "integral_of",
@@ -28,7 +29,7 @@ __all__ = [
     "sub_times",
     "time_variation_of",
 ]
-__bounds__ = ("flow_lipschitz", "interpolation_errors", "integral_of", "time_variation_of",
+__bounds__ = ("TimeVariation.__call__", "flow_lipschitz", "integral_of", "interpolation_errors",
               "_monotone_abs_integral")
 
 # relative allowance for P(b) - P(a): a closed-form primitive or a table is accurate to a few
@@ -189,7 +190,32 @@ def _monotone_abs_integral(profile, primitive, lo, hi, c):
     return value + _PRIMITIVE_REL * scale
 
 
-def time_variation_of(profile, scale: float, primitive=None, turning_points=()):
+class TimeVariation:
+    """``V(a, b) >= scale int_a^b |p(s) - p(u)| ds``, ``u = (a + b) / 2`` (see
+    :func:`time_variation_of`); ``proved`` says whether it is computed from a primitive."""
+
+    def __init__(self, profile, scale, primitive, turns):
+        self.profile, self.scale, self.primitive, self.turns = profile, scale, primitive, turns
+        self.proved = primitive is not None
+
+    def __call__(self, a, b):
+        profile, primitive, turns = self.profile, self.primitive, self.turns
+        u = 0.5 * (a + b)
+        pu = float(profile(u))
+        if primitive is None:
+            total = 0.0
+            for lo, hi in ((a, u), (u, b)):
+                value, err = integrate.quad(lambda s: abs(float(profile(s)) - pu), lo, hi,
+                                            limit=200)
+                total += value + err
+            return self.scale * total * (1 + 1e-9)
+        edges = np.unique(np.concatenate([[a, u, b], turns[(turns > a) & (turns < b)]]))
+        total = sum(_monotone_abs_integral(profile, primitive, float(lo), float(hi), pu)
+                    for lo, hi in itertools.pairwise(edges))
+        return float(up(self.scale * total, 4))
+
+
+def time_variation_of(profile, scale: float, primitive=None, turning_points=()) -> TimeVariation:
     """``V(a, b) >= scale int_a^b |p(s) - p(u)| ds``, ``u = (a + b) / 2``, for fields
     ``f(s, x) = p(s) G(x) + q(x)`` (or ``p(s) e + q(x)``) with ``sup |G| <= scale``: then
     ``int_a^b sup_x |f(s, x) - f(u, x)| ds <= V(a, b)`` (thm-certificate).
@@ -202,20 +228,6 @@ def time_variation_of(profile, scale: float, primitive=None, turning_points=()):
     turns = np.sort(np.asarray(turning_points, dtype=np.float64).reshape(-1))
     if primitive is not None and not callable(primitive):
         raise ValueError("primitive must be callable P(t) with P' = profile")
-
-    def variation(a, b):
-        u = 0.5 * (a + b)
-        pu = float(profile(u))
-        if primitive is None:
-            total = 0.0
-            for lo, hi in ((a, u), (u, b)):
-                value, err = integrate.quad(lambda s: abs(float(profile(s)) - pu), lo, hi,
-                                            limit=200)
-                total += value + err
-            return scale * total * (1 + 1e-9)
-        edges = np.unique(np.concatenate([[a, u, b], turns[(turns > a) & (turns < b)]]))
-        total = sum(_monotone_abs_integral(profile, primitive, float(lo), float(hi), pu)
-                    for lo, hi in itertools.pairwise(edges))
-        return float(up(scale * total, 4))
-
-    return variation
+    if not callable(profile):
+        raise ValueError("profile must be callable p(t)")
+    return TimeVariation(profile, scale, primitive, turns)
