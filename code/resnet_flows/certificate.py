@@ -35,6 +35,7 @@ from .flows import reference_flow
 from .lipschitz import relu_blocks, spectral_norms
 
 __all__ = ["Certificate", "certify_resnet", "time_variation_of"]
+__bounds__ = ("_flow_lipschitz", "_interpolation_errors", "_propagate[1]", "_propagate[3]")
 
 
 @dataclass(frozen=True)

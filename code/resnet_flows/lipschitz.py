@@ -27,6 +27,7 @@ from .kuhn import cpwl_lipschitz
 from .relu import CPWLNetwork
 
 __all__ = ["KuhnBlock", "MLPBlock", "relu_blocks", "spectral_norms"]
+__bounds__ = ("spectral_norms", "MLPBlock.jacobian[1]", "MLPBlock.lipschitz", "KuhnBlock.lipschitz")
 
 
 def spectral_norms(m: np.ndarray) -> np.ndarray:
