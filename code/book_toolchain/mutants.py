@@ -77,7 +77,7 @@ class Mutant:
 
     @property
     def slug(self) -> str:
-        return re.sub(r"[^A-Za-z0-9_.-]+", "_", self.name)
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", self.name.replace("μ", "mu"))
 
 
 def package_dir(project: Project) -> Path:
@@ -240,9 +240,9 @@ def run_mutant(project: Project, mutant: Mutant, order: list[str], out_root: Pat
                         mutant.caught_by = {"chapter": name, "label": c["label"],
                                             "kind": c.get("kind"), "quantity": c["quantity"],
                                             "ratio": c["ratio"]}
-                    else:
-                        mutant.error = f"{name}: " + str(failure).strip()[-300:]
-                    break
+                        break
+                    # an error is no claim: noted, and the next chapter may still catch it
+                    mutant.error = f"{name}: " + str(failure).strip()[-300:]
                 finally:
                     if not mark.exists() or "installed" not in mark.read_text():
                         raise BuildError(f"mutant {mutant.name} was not applied in {name}")
