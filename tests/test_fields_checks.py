@@ -81,3 +81,17 @@ def test_one_sided_excess_catches_a_too_small_mu():
     assert field_checks.one_sided_excess(rotation, rng, points=4096)["excess"] > 0
     with pytest.raises(ValueError, match="mu_bound"):
         field_checks.one_sided_excess(fields.holder_field(1, 0.5), rng)
+
+
+def test_one_sided_ratio_is_near_one_for_the_proved_mu_and_catches_half_of_it():
+    """lem-one-sided (3): mu = |omega| 3^(-3/2) is attained, so the sampled ratio is close to 1,
+    and a declared mu half as large gives a ratio near 2."""
+    rotation = fields.periodic_drift_rotation()
+    ratio = field_checks.one_sided_ratio(rotation, np.random.default_rng(0))["ratio"]
+    assert 0.99 < ratio <= 1.0
+    rotation.mu_bound = 0.5 * float(rotation.mu_bound(0.0))
+    assert field_checks.one_sided_ratio(rotation, np.random.default_rng(0))["ratio"] > 1.9
+    with pytest.raises(ValueError, match="mu_bound"):
+        field_checks.one_sided_ratio(fields.holder_field(1, 0.5), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="points"):
+        field_checks.one_sided_ratio(rotation, np.random.default_rng(0), points=0)

@@ -4,6 +4,8 @@ import json
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from book_toolchain import mutants
 from book_toolchain.project import Project
 
@@ -156,3 +158,100 @@ def test_injected_mutant_is_caught_by_the_claim_and_a_survivor_is_reported(
     assert "NOT CAUGHT: unused_bound x 0.5" in capsys.readouterr().err
     # the book's own build tree is untouched: mutant runs live under _build/mutants
     assert not (project.build_dir / "claims").exists()
+
+
+def test_declared_bounds_are_read_with_ast_and_checked(tmp_path):
+    from book_toolchain import mutant_targets
+
+    path = tmp_path / "enclose.py"
+    path.write_text(textwrap.dedent('''
+        __all__ = ["Box", "width"]
+        __bounds__ = ("width", "Box.radius[1]", "gap_lower_bound")
+
+        def width(x):
+            """``w >= |x|`` (thm-fixture-width)."""
+            return abs(x)
+
+        def gap_lower_bound(x):
+            return 0.0
+
+        class Box:
+            def radius(self, x):
+                return x, abs(x)
+        '''))
+    found = [(name, index) for name, index, _ in mutant_targets.declared_bounds(path)]
+    assert found == [("width", None), ("Box.radius", 1), ("gap_lower_bound", None)]
+    path.write_text(path.read_text().replace('"width",', '"widht",'))
+    with pytest.raises(ValueError, match="widht"):
+        mutant_targets.declared_bounds(path)
+    path.write_text(path.read_text().replace('"widht",', '"width()",'))
+    with pytest.raises(ValueError, match="width"):
+        mutant_targets.declared_bounds(path)
+
+
+def test_the_book_mutates_declared_bounds_and_every_catalogue_constant():
+    project = Project(Path(__file__).resolve().parents[1])
+    found = {m.name: m for m in mutants.all_mutants(project)}
+    for name in ("certificate._flow_lipschitz x 0.5", "certificate._interpolation_errors x 0.5",
+                 "lipschitz.MLPBlock.jacobian[1] x 0.5", "lipschitz.KuhnBlock.lipschitz x 0.5"):
+        assert "10_certificates" in found[name].chapters, name
+    for constant in ("m", "L", "H", "μ"):
+        assert "12_field_catalogue" in found[f"cutoff_rotation {constant} x 0.5"].chapters
+        assert "10_certificates" in found[f"periodic_drift_rotation {constant} x 0.5"].chapters
+    assert found["averaged_euler_errors x 0.5"].module == "bounds"  # the old rule stays
+
+
+def _run_injected(tmp_path, code, **target):
+    """Run ``code`` in a fresh interpreter whose sitecustomize installs the mutant."""
+    import subprocess
+    import sys
+
+    from book_toolchain.mutant_inject import sitecustomize
+
+    mark = tmp_path / "applied"
+    mark.unlink(missing_ok=True)
+    (tmp_path / "sitecustomize.py").write_text(sitecustomize("resnet_flows", mark=mark, **target))
+    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    return out.stdout.split(), mark.read_text().splitlines()
+
+
+def test_a_field_mutant_halves_the_constant_and_its_integral(tmp_path):
+    code = ("from resnet_flows import fields\n"
+            "g = fields.cutoff_rotation(2.0)\n"
+            "f = fields.periodic_drift_rotation()\n"
+            "print(g.mu, float(f.mu_bound(0.3)), float(f.mu_integral(0.0, 1.0)))\n"
+            "fields.saturated_field([[1.0]])\n")
+    values, marks = _run_injected(tmp_path, code, module="fields.catalogue",
+                                  function="cutoff_rotation", field_bound="mu")
+    proved = 2.0 / 3**1.5
+    assert [float(v) for v in values] == pytest.approx([proved / 2, 1 / 3**1.5 / 2,
+                                                         1 / 3**1.5 / 2])
+    assert marks[0].startswith("installed") and marks[1:] == ["changed", "changed"]
+    values, marks = _run_injected(tmp_path, code.replace("print(", "0 and print("),
+                                  module="fields.catalogue", function="saturated_field",
+                                  field_bound="mu")
+    assert mutants.no_effect(marks) == "the field declares no such bound"
+    zero = "from resnet_flows import fields\nfields.constant_drift([1.0, 0.0])\n"
+    _, marks = _run_injected(tmp_path, zero, module="fields.catalogue",
+                             function="constant_drift", field_bound="lip")
+    assert "declared bound is 0" in mutants.no_effect(marks)
+    _, marks = _run_injected(tmp_path, zero, module="fields.catalogue",
+                             function="constant_drift", field_bound="sup")
+    assert mutants.no_effect(marks) is None
+
+
+def test_a_method_entry_mutant_halves_only_that_entry(tmp_path):
+    code = ("import numpy as np, torch\n"
+            "from resnet_flows import lipschitz\n"
+            "block = lipschitz.relu_blocks([torch.nn.Sequential(torch.nn.Linear(1, 1),"
+            " torch.nn.ReLU(), torch.nn.Linear(1, 1)).double()], [0.0, 1.0])[0][0]\n"
+            "block.layers = [(np.array([[1.0]]), np.array([0.0])),"
+            " (np.array([[-4.0]]), np.array([0.0]))]\n"
+            "m, d = block.jacobian(np.zeros((1, 1)), np.ones(1))\n"
+            "print(m[0, 0, 0], d[0, 0, 0], block.lipschitz(np.zeros((1, 1)), np.ones(1))[0])\n")
+    values, marks = _run_injected(tmp_path, code, module="lipschitz",
+                                  function="MLPBlock.jacobian", index=1)
+    assert [float(v) for v in values] == [-1.0, 1.0, 2.0]  # unmutated: -1, 2, 3
+    assert marks == ["installed 1"]

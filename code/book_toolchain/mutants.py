@@ -1,12 +1,16 @@
-"""The mutation gate (``make mutants``): every public bound, made too optimistic, must fail a claim.
+"""The mutation gate (``make mutants``): every declared bound, made too optimistic, must fail a claim.
 
-For each public function of the bounds module (found with :mod:`ast`, never imported here) the
-dependent chapters are run in quick mode with that function's value scaled by 1/2 (an upper
-bound) or by 2 (a lower bound: a function named ``*_lower_bound``, or the first entry of a
-``(lower, upper)`` pair). The change is
-injected from outside the package: a ``sitecustomize.py`` on the ``PYTHONPATH`` the kernel
-inherits wraps the function in :mod:`resnet_flows.bounds` (and in every package module that
-imported it by name) as soon as the kernel starts. The library has no hook for this.
+Targets (found with :mod:`ast`, never imported here; see :mod:`.mutant_targets`): each public
+function of the bounds module, each entry of a module's ``__bounds__``, and the constants
+``m, L, H, mu`` of each catalogue field. The dependent chapters are run in quick mode with
+the value scaled by 1/2 (an upper bound) or by 2 (a lower bound: a function named
+``*_lower_bound``, or the first entry of a ``(lower, upper)`` pair of the bounds module); a
+field's ``mu`` becomes ``mu - |mu| / 2``. The change is injected from outside the package: a
+``sitecustomize.py`` on the ``PYTHONPATH`` the kernel inherits wraps the function (in its
+module and in every package module that imported it by name), the method (on its class) or the
+field constructor (its fields come back with the constant scaled) as soon as the kernel starts.
+The library has no hook for this. A field mutant whose constant is absent or zero wherever the
+chapters build that field changes nothing: it is reported as not applicable, not as caught.
 
 A chapter depends on a bound if its source names it, or names a package function or class that
 calls it, directly or through other package functions (the call graph is read with :mod:`ast`).
@@ -27,7 +31,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import claims as claims_mod
+from . import mutant_targets as targets
 from .execute import execute_chapter
+from .mutant_inject import no_effect, sitecustomize
 from .project import BuildError, Project, write_json
 
 PACKAGE = "resnet_flows"
@@ -38,22 +44,40 @@ REPORT_PAGE = "mutation_report"
 
 @dataclass
 class Mutant:
-    """One bound made too optimistic: ``function``'s value (or one entry of it) scaled."""
+    """One bound made too optimistic: ``function``'s value (or one entry of it) scaled.
+
+    ``module`` is the package module (dotted below the package), ``function`` a function or
+    ``Class.method`` of it, or for a field mutant the catalogue constructor with ``field_bound``
+    one of ``sup, lip, hess, mu``; ``index`` the entry of a returned tuple that is the bound."""
 
     function: str
     factors: tuple[float, ...]  # one factor, or one per entry of a returned tuple
     statement: str = ""
+    module: str = BOUNDS_MODULE
+    index: int | None = None
+    field_bound: str | None = None
     chapters: list[str] = field(default_factory=list)
     ran: list[str] = field(default_factory=list)
     caught_by: dict | None = None
     error: str | None = None
+    inapplicable: str | None = None
     seconds: float = 0.0
 
     @property
     def name(self) -> str:
+        if self.field_bound is not None:
+            return (f"{self.function} {targets.FIELD_SYMBOLS[self.field_bound]} "
+                    f"x {self.factors[0]:g}")
+        target = self.function if self.module == BOUNDS_MODULE else f"{self.module}.{self.function}"
+        if self.index is not None:
+            target += f"[{self.index}]"
         if len(self.factors) == 1:
-            return f"{self.function} x {self.factors[0]:g}"
-        return f"{self.function} x ({', '.join(f'{f:g}' for f in self.factors)})"
+            return f"{target} x {self.factors[0]:g}"
+        return f"{target} x ({', '.join(f'{f:g}' for f in self.factors)})"
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", self.name.replace("μ", "mu"))
 
 
 def package_dir(project: Project) -> Path:
@@ -105,6 +129,30 @@ def mutants_of(functions: dict[str, ast.FunctionDef]) -> list[Mutant]:
         else:
             out.append(Mutant(name, (UPPER_FACTOR,), label))
     return out
+
+
+def declared_mutants(project: Project) -> list[Mutant]:
+    """One mutant per entry of every package module's ``__bounds__`` (the bounds module keeps
+    its own rule: all public functions)."""
+    out = []
+    for module, path in targets.module_files(package_dir(project)).items():
+        if module == BOUNDS_MODULE:
+            continue
+        for name, index, node in targets.declared_bounds(path):
+            factor = LOWER_FACTOR if name.endswith("_lower_bound") else UPPER_FACTOR
+            out.append(Mutant(name, (factor,), cited_label(node), module=module, index=index))
+    return out
+
+
+def field_mutants(project: Project) -> list[Mutant]:
+    """One mutant per catalogue field constructor and constant ``m, L, H, mu``."""
+    path = package_dir(project) / (targets.FIELD_MODULE.replace(".", "/") + ".py")
+    if not path.exists():
+        return []
+    return [Mutant(name, (UPPER_FACTOR,), cited_label(node), module=targets.FIELD_MODULE,
+                   field_bound=kind)
+            for name, node in targets.field_constructors(path).items()
+            for kind in targets.FIELD_BOUNDS]
 
 
 def _called_names(node: ast.AST, bound_names: set[str]) -> set[str]:
@@ -166,53 +214,16 @@ def dependent_chapters(project: Project, bound: str, users: set[str]) -> list[st
     return [n for n in project.chapter_names() if pattern.search(project.source(n).read_text())]
 
 
-SITECUSTOMIZE = '''\
-# Written by book_toolchain.mutants: makes one bound of {package}.{module} too optimistic.
-import sys
-
-def _mutate():
-    import numpy as np
-    import {package}
-    module = sys.modules["{package}.{module}"]
-    original = getattr(module, {function!r})
-    factors = {factors!r}
-
-    def scale(value, factor):
-        if factor == 1.0:
-            return value
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-            return max(1, int(np.ceil(value * factor)))  # a count stays a count
-        return value * factor
-
-    def mutant(*args, **kwargs):
-        value = original(*args, **kwargs)
-        if len(factors) > 1:
-            return type(value)(scale(v, f) for v, f in zip(value, factors))
-        return scale(value, factors[0])
-
-    mutant.__wrapped__ = original
-    replaced = 0
-    for name, loaded in list(sys.modules.items()):
-        if name.startswith("{package}") and getattr(loaded, {function!r}, None) is original:
-            setattr(loaded, {function!r}, mutant)
-            replaced += 1
-    # proof for the runner that the mutant is in place (site swallows errors in sitecustomize)
-    with open({mark!r}, "a") as mark:
-        mark.write(f"{{replaced}}\\n")
-
-_mutate()
-'''
-
-
 def run_mutant(project: Project, mutant: Mutant, order: list[str], out_root: Path) -> Mutant:
     """Run the dependent chapters with the mutant until a claim fails."""
     started = time.time()
+    statuses: list[str] = []
     with tempfile.TemporaryDirectory(prefix="mutant-") as site:
-        Path(site, "sitecustomize.py").write_text(SITECUSTOMIZE.format(
-            package=PACKAGE, module=BOUNDS_MODULE, function=mutant.function,
-            factors=mutant.factors, mark=str(Path(site, "applied"))))
-        scratch = MutantProject(project.root, out_root / mutant.function / "x".join(
-            f"{f:g}" for f in mutant.factors))
+        mark = Path(site, "applied")
+        Path(site, "sitecustomize.py").write_text(sitecustomize(
+            PACKAGE, mutant.module, mutant.function, mark, factors=mutant.factors,
+            index=mutant.index, field_bound=mutant.field_bound))
+        scratch = MutantProject(project.root, out_root / mutant.slug)
         saved = os.environ.get("PYTHONPATH")
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (site, saved) if p)
         try:
@@ -229,13 +240,18 @@ def run_mutant(project: Project, mutant: Mutant, order: list[str], out_root: Pat
                         mutant.caught_by = {"chapter": name, "label": c["label"],
                                             "kind": c.get("kind"), "quantity": c["quantity"],
                                             "ratio": c["ratio"]}
-                    else:
-                        mutant.error = f"{name}: " + str(failure).strip()[-300:]
-                    break
+                        break
+                    # an error is no claim: noted, and the next chapter may still catch it
+                    mutant.error = f"{name}: " + str(failure).strip()[-300:]
                 finally:
-                    if not Path(site, "applied").exists():
+                    if not mark.exists() or "installed" not in mark.read_text():
                         raise BuildError(f"mutant {mutant.name} was not applied in {name}")
-                    Path(site, "applied").unlink()
+                    statuses += mark.read_text().splitlines()
+                    mark.unlink()
+                if mutant.field_bound is not None:
+                    mutant.inapplicable = no_effect(statuses)
+                    if mutant.inapplicable:
+                        break
         finally:
             if saved is None:
                 os.environ.pop("PYTHONPATH", None)
@@ -258,20 +274,32 @@ class MutantProject(Project):
         return self._build
 
 
+def _target_cell(m: Mutant) -> str:
+    if m.field_bound is not None:
+        return (f"field `{m.function}`: {targets.FIELD_SYMBOLS[m.field_bound]} "
+                f"x {m.factors[0]:g}")
+    return f"`{m.name}`"
+
+
 def report_page(mutants: list[Mutant], seconds: float) -> str:
     caught = sum(m.caught_by is not None for m in mutants)
+    void = sum(m.caught_by is None and m.inapplicable is not None for m in mutants)
     lines = [
         "# Mutation report",
         "",
         ("Would the checks notice a wrong constant? For every public function of "
-        "`resnet_flows.bounds`, `make mutants` ran the chapters that use it (directly or through "
-        "the package) in quick mode with the function's value halved (for a lower bound, named "
-        "`*_lower_bound` or the lower entry of a `(lower, upper)` pair: doubled), injected from "
-        "outside the package, and stopped at the "
-        "first claim that failed. Generated by `python -m book_toolchain.mutants`; "
-        f"**{caught} of {len(mutants)} mutants caught** in {seconds / 60:.1f} min."),
+         "`resnet_flows.bounds`, every bound a package module declares in `__bounds__` (a "
+         "function, a method, or one entry of a returned tuple) and every constant m, L, H, μ "
+         "of every field of the catalogue, `make mutants` ran the chapters that use it "
+         "(directly or through the package) in quick mode with the value halved (for a lower "
+         "bound, named `*_lower_bound` or the lower entry of a `(lower, upper)` pair: doubled), "
+         "injected from outside the package, and stopped at the first claim that failed. "
+         "Generated by `python -m book_toolchain.mutants`; "
+         f"**{caught} of {len(mutants)} mutants caught** in {seconds / 60:.1f} min"
+         + (f"; {void} changed nothing (a field that declares no such constant, or declares 0)"
+            if void else "") + "."),
         "",
-        "| Function (mutant) | Statement | Chapters run | Caught by | Kind | Ratio |",
+        "| Function / field (mutant) | Statement | Chapters run | Caught by | Kind | Ratio |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for m in mutants:
@@ -280,33 +308,61 @@ def report_page(mutants: list[Mutant], seconds: float) -> str:
             c = m.caught_by
             ratio = "n/a" if c["ratio"] is None else f"{c['ratio']:.3g}"
             by, kind = f"ch {c['chapter'][:2]}, `{c['label']}`: {c['quantity']}", c["kind"]
+        elif m.inapplicable:
+            by, kind, ratio = f"not applicable: {m.inapplicable}", "", ""
         else:
             by, kind, ratio = "**not caught**" + (f" (error: {m.error})" if m.error else ""), "", ""
         by = by.replace("|", "\\|")
-        lines.append(f"| `{m.name}` | `{m.statement}` | {ran} | {by} | {kind} | {ratio} |")
+        lines.append(f"| {_target_cell(m)} | `{m.statement}` | {ran} | {by} | {kind} | {ratio} |")
     return "\n".join(lines) + "\n"
+
+
+def all_mutants(project: Project) -> list[Mutant]:
+    """Every mutant of the book, with the chapters that depend on it."""
+    functions = bound_functions(package_dir(project) / f"{BOUNDS_MODULE}.py")
+    users = package_users(project, set(functions))
+    out = mutants_of(functions)
+    for mutant in out:
+        mutant.chapters = dependent_chapters(project, mutant.function, users[mutant.function])
+    graph = targets.call_graph(package_dir(project))
+    sources = {n: project.source(n).read_text() for n in project.chapter_names()}
+    for mutant in declared_mutants(project) + field_mutants(project):
+        # a method is reached through its class: whoever builds or is handed an instance
+        seed = mutant.function.split(".")[0]
+        mutant.chapters = targets.chapters_naming(sources, targets.users_of(graph, {seed}))
+        out.append(mutant)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m book_toolchain.mutants",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--root", type=Path, default=Path.cwd())
-    parser.add_argument("--only", nargs="*", default=None, help="function names to mutate")
+    parser.add_argument("--only", nargs="*", default=None, metavar="PATTERN",
+                        help="run only the mutants whose name matches one of these regular "
+                             "expressions (e.g. 'certificate\\.' or 'cutoff_rotation μ'); "
+                             "the report page is then left alone")
+    parser.add_argument("--list", action="store_true",
+                        help="print the mutants and their dependent chapters, run nothing")
     args = parser.parse_args(argv)
     project = Project(args.root.resolve())
-    functions = bound_functions(package_dir(project) / f"{BOUNDS_MODULE}.py")
-    users = package_users(project, set(functions))
     timings = project.timings()
     order = sorted(project.chapter_names(),
                    key=lambda n: timings.get(n, {}).get("quick", float("inf")))
-    mutants = [m for m in mutants_of(functions) if args.only is None or m.function in args.only]
+    mutants = [m for m in all_mutants(project)
+               if args.only is None or any(re.search(p, m.name) for p in args.only)]
+    if args.list:
+        for m in mutants:
+            print(f"{m.name}: {', '.join(n for n in order if n in m.chapters) or 'no chapter'}")
+        return 0
     started = time.time()
     out_root = project.build_dir / "mutants"
     for i, mutant in enumerate(mutants, 1):
-        mutant.chapters = dependent_chapters(project, mutant.function, users[mutant.function])
         run_mutant(project, mutant, order, out_root)
-        verdict = (f"caught by {mutant.caught_by['label']} ({mutant.caught_by['quantity']})"
-                   if mutant.caught_by else f"NOT CAUGHT {mutant.error or ''}")
+        verdict = (f"caught by {mutant.caught_by['label']} ({mutant.caught_by['quantity']}, "
+                   f"ratio {mutant.caught_by['ratio']})" if mutant.caught_by
+                   else f"NOT APPLICABLE: {mutant.inapplicable}" if mutant.inapplicable
+                   else f"NOT CAUGHT {mutant.error or ''}")
         print(f"[{i}/{len(mutants)}] {mutant.name}: ran {mutant.ran} in {mutant.seconds} s: "
               f"{verdict}", flush=True)
     seconds = time.time() - started
@@ -315,8 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     write_json(results, [asdict(m) | {"name": m.name} for m in mutants])
     if args.only is None:
         (project.chapters_dir / f"{REPORT_PAGE}.md").write_text(report_page(mutants, seconds))
-    missed = [m.name for m in mutants if m.caught_by is None]
-    print(f"{len(mutants) - len(missed)} of {len(mutants)} mutants caught in {seconds:.0f} s")
+    missed = [m.name for m in mutants if m.caught_by is None and m.inapplicable is None]
+    done = len(mutants) - len(missed)
+    print(f"{done} of {len(mutants)} mutants caught or not applicable in {seconds:.0f} s")
     if missed:
         print("NOT CAUGHT: " + ", ".join(missed), file=sys.stderr)
         return 1

@@ -36,6 +36,7 @@ __all__ = [
     "evaluation_error",
     "holder_ratio",
     "one_sided_excess",
+    "one_sided_ratio",
     "sample_field_constants",
     "solver_tolerance",
 ]
@@ -188,6 +189,38 @@ def one_sided_excess(field: VectorField, rng: np.random.Generator, *, times: int
         excess = float(np.max(quotient - float(field.mu_bound(t)) - slack))
         worst = max(worst, (excess, float(t)), key=lambda w: w[0])
     return {"excess": worst[0], "t": worst[1]}
+
+
+def one_sided_ratio(field: VectorField, rng: np.random.Generator, *, times: int = 16,
+                    points: int = 4096, center=None) -> dict:
+    """Worst sampled ratio of the one-sided quotient ``<u - v, f(t, u) - f(t, v)> / |u - v|^2``
+    to the declared ``mu(t)`` plus the round-off allowance ``2 delta / |u - v|``
+    (lem-one-sided): ``<= 1`` when ``mu`` holds on the sample, near 1 when the sample comes
+    close to attaining it, so a ``mu`` half as large fails. Points ``center + w``, ``|w|``
+    log-uniform in ``[1e-2, 1e1]``, gaps in ``[1e-4, 1e-1]``; only where ``mu(t) > 0``.
+    Returns ``{"ratio", "t", "x"}``."""
+    if not isinstance(field, VectorField) or field.mu_bound is None:
+        raise ValueError("field must be a VectorField with a mu_bound")
+    times, points, d = positive_int(times, "times"), positive_int(points, "points"), field.dim
+    c = np.zeros(d) if center is None else as_points(center, d, "center")[0]
+    worst = (0.0, None, None)
+    for t in rng.uniform(0.0, field.horizon, times):
+        mu = float(field.mu_bound(t))
+        if not mu > 0:
+            continue
+        w = rng.standard_normal((points, d))
+        u = c + w / np.linalg.norm(w, axis=1, keepdims=True) * np.exp(
+            rng.uniform(math.log(1e-2), math.log(1e1), (points, 1)))
+        gap = np.exp(rng.uniform(math.log(1e-4), math.log(1e-1), points))
+        step = rng.standard_normal((points, d))
+        v = u + gap[:, None] * step / np.linalg.norm(step, axis=1, keepdims=True)
+        quotient = np.einsum("ij,ij->i", u - v, field(t, u) - field(t, v)) / gap**2
+        far = np.maximum(np.linalg.norm(u, axis=1), np.linalg.norm(v, axis=1))
+        ratio = quotient / (mu + 2 * evaluation_error(field.sup(t), field.lip(t), far) / gap)
+        i = int(np.argmax(ratio))
+        if ratio[i] > worst[0]:
+            worst = (float(ratio[i]), float(t), u[i].tolist())
+    return {"ratio": worst[0], "t": worst[1], "x": worst[2]}
 
 
 def _split(field: VectorField, a: float, b: float, kinks) -> list[tuple[float, float]]:
