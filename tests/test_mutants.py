@@ -192,7 +192,7 @@ def test_declared_bounds_are_read_with_ast_and_checked(tmp_path):
 def test_the_book_mutates_declared_bounds_and_every_catalogue_constant():
     project = Project(Path(__file__).resolve().parents[1])
     found = {m.name: m for m in mutants.all_mutants(project)}
-    for name in ("certificate._flow_lipschitz x 0.5", "certificate._interpolation_errors x 0.5",
+    for name in ("certificate_terms.flow_lipschitz x 0.5", "certificate_terms.interpolation_errors x 0.5",
                  "lipschitz.MLPBlock.jacobian[1] x 0.5", "lipschitz.KuhnBlock.lipschitz x 0.5"):
         assert "10_certificates" in found[name].chapters, name
     for constant in ("m", "L", "H", "μ"):
@@ -253,5 +253,6 @@ def test_a_method_entry_mutant_halves_only_that_entry(tmp_path):
             "print(m[0, 0, 0], d[0, 0, 0], block.lipschitz(np.zeros((1, 1)), np.ones(1))[0])\n")
     values, marks = _run_injected(tmp_path, code, module="lipschitz",
                                   function="MLPBlock.jacobian", index=1)
-    assert [float(v) for v in values] == [-1.0, 1.0, 2.0]  # unmutated: -1, 2, 3
+    # outward rounding adds a few ulps to the radius (unmutated: -1, 2, 3)
+    assert [float(v) for v in values] == pytest.approx([-1.0, 1.0, 2.0], rel=1e-12)
     assert marks == ["installed 1"]
