@@ -78,6 +78,19 @@ def declared_bounds(path: Path) -> list[tuple[str, int | None, ast.FunctionDef]]
     return out
 
 
+def declared_allowances(path: Path) -> list[str]:
+    """The module's ``__allowances__``: round-off allowances (a few ulps) that no claim can see
+    halved. They are listed in the report, not mutated; a name the module does not define is an
+    error."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = []
+    for entry in _module_tuple(tree, "__allowances__") or []:
+        if not isinstance(entry, str) or _definition(tree, entry) is None:
+            raise ValueError(f"{path.name}: __allowances__ entry {entry!r} names nothing it defines")
+        out.append(entry)
+    return out
+
+
 def field_constructors(path: Path) -> dict[str, ast.FunctionDef]:
     """The catalogue's public functions (its ``__all__``): each returns a field."""
     tree = ast.parse(path.read_text(encoding="utf-8"))

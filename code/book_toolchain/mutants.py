@@ -281,7 +281,14 @@ def _target_cell(m: Mutant) -> str:
     return f"`{m.name}`"
 
 
-def report_page(mutants: list[Mutant], seconds: float) -> str:
+def allowances(project: Project) -> list[str]:
+    """``module.name`` of every round-off allowance a package module declares."""
+    return [f"{module}.{name}"
+            for module, path in targets.module_files(package_dir(project)).items()
+            for name in targets.declared_allowances(path)]
+
+
+def report_page(mutants: list[Mutant], seconds: float, allowed: list[str] = ()) -> str:
     caught = sum(m.caught_by is not None for m in mutants)
     void = sum(m.caught_by is None and m.inapplicable is not None for m in mutants)
     lines = [
@@ -314,6 +321,13 @@ def report_page(mutants: list[Mutant], seconds: float) -> str:
             by, kind, ratio = "**not caught**" + (f" (error: {m.error})" if m.error else ""), "", ""
         by = by.replace("|", "\\|")
         lines.append(f"| {_target_cell(m)} | `{m.statement}` | {ran} | {by} | {kind} | {ratio} |")
+    if allowed:
+        lines += ["", "Not mutated: the round-off allowances that modules declare in "
+                  "`__allowances__` (each a few units of the last place, or the 10⁻¹² "
+                  "tolerance of the comparison with `forward`). Halving one moves every number "
+                  "by less than the claims' own round-off allowance, so no claim could notice "
+                  "it; their proofs are in the docstrings and `tests/test_rounding.py`: "
+                  + ", ".join(f"`{name}`" for name in allowed) + "."]
     return "\n".join(lines) + "\n"
 
 
@@ -370,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     results.parent.mkdir(parents=True, exist_ok=True)
     write_json(results, [asdict(m) | {"name": m.name} for m in mutants])
     if args.only is None:
-        (project.chapters_dir / f"{REPORT_PAGE}.md").write_text(report_page(mutants, seconds))
+        (project.chapters_dir / f"{REPORT_PAGE}.md").write_text(report_page(mutants, seconds, allowances(project)))
     missed = [m.name for m in mutants if m.caught_by is None and m.inapplicable is None]
     done = len(mutants) - len(missed)
     print(f"{done} of {len(mutants)} mutants caught or not applicable in {seconds:.0f} s")
