@@ -438,6 +438,6 @@ def test_figure_too_small_on_a_phone_without_full_size_is_caught(browser, tmp_pa
     assert len(failures) == 1 and "figure font 6.2 px < 9 px" in failures[0]
     assert "no link to the image at full size" in failures[0]
     page = site / "index.html"
-    page.write_text(page.read_text().replace('content: "\\2922 full size";', ""))  # no cue
+    page.write_text(page.read_text().replace('content: "full size \\2197";', ""))  # no cue
     failures = only(check(site, browser), "figure_390")
     assert len(failures) == 2 and "its link to full size shows no cue" in failures[0]
