@@ -441,3 +441,24 @@ def test_figure_too_small_on_a_phone_without_full_size_is_caught(browser, tmp_pa
     page.write_text(page.read_text().replace('content: "full size \\2197";', ""))  # no cue
     failures = only(check(site, browser), "figure_390")
     assert len(failures) == 2 and "its link to full size shows no cue" in failures[0]
+
+
+def test_the_sites_own_styles_and_script_pass_the_phone_checks(browser, tmp_path):
+    """book.css and book.js on the two defects above: the formula scrolls in its span.math and
+    fades at its edge; the bare figure gets a link to its file and the 'full size' label."""
+    from book_toolchain.site_fixes import SITE_DIR
+
+    tags = '<link rel="stylesheet" href="book.css"><script defer src="book.js"></script></head>'
+    math = with_mathjax("site_inline_math", tmp_path)
+    figure = tmp_path / "site_phone_figure"
+    shutil.copytree(FIXTURES / "site_phone_figure", figure)
+    page = figure / "index.html"  # its own label for the linked figure off: book.css's counts
+    page.write_text(page.read_text().replace('content: "full size \\2197";', ""))
+    for site in (math, figure):
+        for name in ("book.css", "book.js"):
+            shutil.copyfile(SITE_DIR / name, site / name)
+        page = site / "index.html"
+        page.write_text(page.read_text().replace("</head>", tags))
+        report = check(site, browser)
+        assert report.ok, report.failures
+    assert report.counts["figure_390"] == 2
