@@ -59,3 +59,20 @@ def test_render_stamp_follows_the_inputs(tmp_path):
     cache.write_render_stamp(project)
     (project.html_dir / "index.html").unlink()
     assert not cache.render_is_current(project)
+
+
+def test_render_stamp_follows_the_page_script_and_styles(tmp_path, monkeypatch):
+    """An edit of site/book.css alone once left the website unrendered ("up to date")."""
+    import shutil
+
+    toolchain = tmp_path / "toolchain"
+    shutil.copytree(cache.TOOLCHAIN / "site", toolchain / "site")
+    monkeypatch.setattr(cache, "TOOLCHAIN", toolchain)
+    project = Project(make_book(tmp_path / "book"))
+    project.html_dir.mkdir(parents=True)
+    (project.html_dir / "index.html").write_text("<html></html>")
+    cache.write_render_stamp(project)
+    assert cache.render_is_current(project)
+    css = toolchain / "site" / "book.css"
+    css.write_text(css.read_text() + "\n.x { color: red; }\n")
+    assert not cache.render_is_current(project)

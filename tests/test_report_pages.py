@@ -116,11 +116,22 @@ def test_theorem_index_counts_only_evidence_for_the_headline_ratio():
     page = pages.theorem_index_page(LEDGERS, STATEMENTS)
     head, rows = tables(page)[0]
     # the statement's number says its chapter: no chapter column
-    assert head == ["Statement", "Title", "Claims", "Kinds", "Headline ratio", "Strength",
-                    "Parts", "Status"]
-    assert rows[0][2:4] == ["3", "bound ×1, sharpness ×1 · consistency ×1"]
-    assert rows[0][4] == "1" and rows[0][5] == "full strength" and rows[0][6] == "—"
-    assert rows[1][4] == "—" and rows[1][5] == "rate only"  # only a rate claim
+    # seven columns (the count leads the kinds): every column in view at 1440 px
+    assert head == ["Statement", "Title", "Claims", "Headline ratio", "Strength", "Parts",
+                    "Holds"]
+    assert rows[0][2] == "3: bound ×1, sharpness ×1 · consistency ×1"
+    assert rows[0][3:7] == ["1", "full strength", "—", "all hold"]
+    assert rows[1][3] == "—" and rows[1][4] == "rate only"  # only a rate claim
+
+
+def test_theorem_index_says_none_for_a_statement_without_claims():
+    page = pages.theorem_index_page(LEDGERS, [*STATEMENTS, Statement("02_b", "definition", "D",
+                                                                     "def-d")])
+    _, rows = tables(page)[0]
+    assert rows[2][2:] == ["none", "—", "—", "—", "—"]
+    failing = {"01_a": {**LEDGERS["01_a"], "claims": [claim("thm-a", 1.5, "bound", holds=False)]}}
+    _, rows = tables(pages.theorem_index_page(failing, STATEMENTS[:1]))[0]
+    assert rows[0][2] == "1: bound ×1" and rows[0][6] == "**fails**"
 
 
 # thm-main as the review found it: node-error sub-claims (0.648) above its own inequality (0.31)
@@ -139,7 +150,7 @@ def test_report_and_index_show_one_strength_with_the_parts_beside_it():
     assert rows[0][2:5] == ["0.31", "not tested at full strength", "0.648 (of 2)"]
     index = pages.theorem_index_page(MAIN_LEDGERS, MAIN)
     _, rows = tables(index)[0]
-    assert rows[0][4:7] == ["0.31", "not tested at full strength", "0.648 (of 2)"]
+    assert rows[0][3:6] == ["0.31", "not tested at full strength", "0.648 (of 2)"]
     # each part is marked as such in the per-chapter table
     claim_rows = [r for head, t in tables(report) if "Measured" in head for r in t]
     assert sorted(r[1] for r in claim_rows) == ["bound", "bound (part)", "bound (part)"]

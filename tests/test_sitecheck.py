@@ -408,3 +408,57 @@ def test_committed_allow_list_names_real_chapters_and_checks():
     chapters = {p.stem for p in (REPO / "chapters").glob("*.md")}
     for page, _check in read_pending(PENDING):
         assert page in chapters, page
+
+
+def test_inline_formula_cut_at_390_is_caught(browser, tmp_path):
+    """pydata-sphinx-theme's span.math clips (overflow hidden) a formula wider than the column."""
+    site = with_mathjax("site_inline_math", tmp_path)
+    report = check(site, browser)
+    failures = only(report, "inline_math_390")
+    assert report.counts["inline_math_390"] == 2  # the short formula passes
+    assert len(failures) == 1 and "at 390 px" in failures[0] and "cut by a" in failures[0]
+    assert "|x_0| + \\\\int_0^t" in failures[0] and "<span.math>" in failures[0]
+    page = site / "index.html"
+    text = page.read_text()
+    # scrolling inside its own box is allowed with a cue (a fading edge), not without one
+    page.write_text(text.replace("overflow: hidden;", "overflow-x: auto; overflow-y: hidden;"))
+    failures = only(check(site, browser), "inline_math_390")
+    assert len(failures) == 1 and "scrolls inside a <span.math> without a cue" in failures[0]
+    fade = "mask-image: linear-gradient(to right, #000 85%, transparent);"
+    page.write_text(text.replace("overflow: hidden;", f"overflow-x: auto; overflow-y: hidden; {fade}"))
+    assert check(site, browser).ok
+
+
+def test_figure_too_small_on_a_phone_without_full_size_is_caught(browser, tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(FIXTURES / "site_phone_figure", site)
+    report = check(site, browser)
+    failures = only(report, "figure_390")
+    assert report.counts["figure_zoom"] == 2 and report.counts["figure_390"] == 2
+    assert len(failures) == 1 and "figure font 6.2 px < 9 px" in failures[0]
+    assert "no link to the image at full size" in failures[0]
+    page = site / "index.html"
+    page.write_text(page.read_text().replace('content: "full size \\2197";', ""))  # no cue
+    failures = only(check(site, browser), "figure_390")
+    assert len(failures) == 2 and "its link to full size shows no cue" in failures[0]
+
+
+def test_the_sites_own_styles_and_script_pass_the_phone_checks(browser, tmp_path):
+    """book.css and book.js on the two defects above: the formula scrolls in its span.math and
+    fades at its edge; the bare figure gets a link to its file and the 'full size' label."""
+    from book_toolchain.site_fixes import SITE_DIR
+
+    tags = '<link rel="stylesheet" href="book.css"><script defer src="book.js"></script></head>'
+    math = with_mathjax("site_inline_math", tmp_path)
+    figure = tmp_path / "site_phone_figure"
+    shutil.copytree(FIXTURES / "site_phone_figure", figure)
+    page = figure / "index.html"  # its own label for the linked figure off: book.css's counts
+    page.write_text(page.read_text().replace('content: "full size \\2197";', ""))
+    for site in (math, figure):
+        for name in ("book.css", "book.js"):
+            shutil.copyfile(SITE_DIR / name, site / name)
+        page = site / "index.html"
+        page.write_text(page.read_text().replace("</head>", tags))
+        report = check(site, browser)
+        assert report.ok, report.failures
+    assert report.counts["figure_390"] == 2

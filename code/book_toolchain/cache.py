@@ -6,8 +6,8 @@ the kernel imports (the ``resnet_flows`` package, the toolchain modules a chapte
 pinned ``requirements.txt``). The chapter is re-executed when any of them differs.
 
 The render stamp ``_build/render.stamp.json`` hashes everything the website is made from (the
-executed notebooks, ledgers, timings, sources, configuration and the toolchain); the render is
-skipped when it is unchanged and ``_build/html/index.html`` exists.
+executed notebooks, ledgers, timings, sources, configuration, the toolchain and its page script
+and styles); the render is skipped when it is unchanged and ``_build/html/index.html`` exists.
 """
 
 from __future__ import annotations
@@ -109,7 +109,8 @@ def render_digest(project: Project) -> str:
     files += [project.committed_timings_path, project.timings_path]
     files += list(project.chapters_dir.glob("*"))
     files += list(project.executed_dir.glob("*.ipynb")) + list(project.claims_dir.glob("*.json"))
-    toolchain = digest_files(TOOLCHAIN.glob("*.py"), TOOLCHAIN)
+    # the page script and styles too (site/book.js, book.css): an edit of them changes the site
+    toolchain = digest_files([*TOOLCHAIN.glob("*.py"), *TOOLCHAIN.glob("site/*")], TOOLCHAIN)
     return digest_data([digest_files(files, root), toolchain])
 
 

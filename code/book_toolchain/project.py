@@ -209,22 +209,39 @@ _DIRECTIVE = re.compile(r"^\s*(`{3,}|:{3,})\{prf:([a-z]+)\}\s*(.*?)\s*$")
 _OPTION = re.compile(r"^\s*:([A-Za-z_-]+):\s*(.*?)\s*$")
 
 
-def find_statements(project: Project, names: list[str]) -> list[Statement]:
-    """Every ``prf:*`` directive (except proofs) in the given chapters, in order."""
+def statements_in(chapter: str, text: str) -> list[Statement]:
+    """Every ``prf:*`` directive (except proofs) in the MyST ``text`` of ``chapter``, in order."""
     statements = []
-    for name in names:
-        lines = project.source(name).read_text(encoding="utf-8").splitlines()
-        for i, line in enumerate(lines):
-            match = _DIRECTIVE.match(line)
-            if not match or match.group(2) == "proof":
-                continue
-            label = None
-            for option_line in lines[i + 1 :]:
-                option = _OPTION.match(option_line)
-                if not option:
-                    break
-                if option.group(1) == "label":
-                    label = option.group(2)
-            statements.append(Statement(name, match.group(2), match.group(3), label))
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        match = _DIRECTIVE.match(line)
+        if not match or match.group(2) == "proof":
+            continue
+        label = None
+        for option_line in lines[i + 1 :]:
+            option = _OPTION.match(option_line)
+            if not option:
+                break
+            if option.group(1) == "label":
+                label = option.group(2)
+        statements.append(Statement(chapter, match.group(2), match.group(3), label))
     return statements
 
+
+def find_statements(project: Project, names: list[str]) -> list[Statement]:
+    """Every ``prf:*`` directive (except proofs) in the given chapters' sources, in order."""
+    return [
+        s for name in names
+        for s in statements_in(name, project.source(name).read_text(encoding="utf-8"))
+    ]
+
+
+def page_text(path: Path) -> str:
+    """The MyST a staged page renders: a ``.md`` file, or a notebook's markdown cells."""
+    if path.suffix != ".ipynb":
+        return path.read_text(encoding="utf-8")
+    notebook = read_json(path, f"delete it and run make chapter NAME={path.stem}")
+    return "\n".join(
+        "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        for c in notebook.get("cells", []) if c.get("cell_type") == "markdown"
+    )

@@ -27,8 +27,6 @@ window.__sitecheck = (() => {
   // consecutive lines that start and end with | around at least two cells.
   const PIPE_DELIMITER = /\|\s*:?(?:-{3,}|[—–]+):?\s*\|/;
   const PIPE_ROW = /^\s*\|(?:[^|\n]*\|){2,}\s*$/;
-  const FIGURES = 'figure img, .figure img, .cell_output img, .output img';
-  const FONT_PT = 10, MIN_FONT_PX = 9, DEFAULT_DPI = 100;
   const MAX_CODE_SHARE = 0.15, MIN_CONTRAST = 4.5;
   // A number as printed: 1,234.5, -0.25, 1.68e-02, 5.93 × 10⁴, 10⁻⁶ (the whole text of a cell).
   const NUMBER = /^[−+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+−-]?\d+|\s*×\s*10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)?|10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)$/;
@@ -44,7 +42,6 @@ window.__sitecheck = (() => {
     [/(?<![\w.])-?\d+\.\d{8,}(?:e[+-]?\d+)?/, 'a raw float'],
   ];
   const SECTION_NUMBER = /^\s*\d+(?:\.\d+)*\.?\s/;
-  const dpiOf = new Map();  // image URL -> dpi from its PNG pHYs chunk (null: none)
   let scrolling = [0, 0];  // displays, those scrolling in their own container (last geometry)
 
   // Visible text grouped by block element: [text, ...].
@@ -67,39 +64,6 @@ window.__sitecheck = (() => {
       if (m) bad.push(`${what}: ${m.slice(0, 3).map(s => s.slice(0, 60)).join(' | ')}  in: ${clip(t, 100)}`);
     }
     return [blocks.length, bad];
-  }
-
-  async function pngDpi(url) {
-    if (!dpiOf.has(url)) {
-      let dpi = null;
-      try {
-        const v = new DataView(await (await fetch(url)).arrayBuffer());
-        for (let p = 8; p + 8 <= v.byteLength && v.getUint32(0) === 0x89504e47;) {
-          const len = v.getUint32(p), type = String.fromCharCode(
-            v.getUint8(p + 4), v.getUint8(p + 5), v.getUint8(p + 6), v.getUint8(p + 7));
-          if (type === 'pHYs' && v.getUint8(p + 16) === 1) dpi = v.getUint32(p + 8) * 0.0254;
-          if (type === 'pHYs' || type === 'IDAT') break;  // pHYs precedes the image data
-          p += 12 + len;
-        }
-      } catch (e) { /* not readable: the default dpi */ }
-      dpiOf.set(url, dpi);
-    }
-    return dpiOf.get(url) || DEFAULT_DPI;
-  }
-
-  // [figures, those whose default font shows below MIN_FONT_PX]; see "figure_zoom".
-  async function figures() {
-    const bad = [];
-    const imgs = Array.from(new Set(all(FIGURES))).filter(i => i.naturalWidth > 0 && visible(i));
-    for (const img of imgs) {
-      const src = img.currentSrc || img.src, dpi = await pngDpi(src);
-      const shown = img.getBoundingClientRect().width, scale = shown / img.naturalWidth;
-      const px = FONT_PT * dpi / 72 * scale;
-      if (px < MIN_FONT_PX) bad.push(`figure font ${px.toFixed(1)} px < ${MIN_FONT_PX} px: ` +
-        `${img.naturalWidth} px wide at ${Math.round(dpi)} dpi shown at ${Math.round(shown)} px ` +
-        `(${Math.round(100 * scale)}%): ${clip(img.getAttribute('src'), 80)}`);
-    }
-    return [imgs.length, bad];
   }
 
   // Client box (inside the borders, without a scrollbar), in viewport coordinates.
@@ -406,7 +370,7 @@ window.__sitecheck = (() => {
     const imgs = Array.from(document.images);
     checks.images = [imgs.length, imgs.filter(i => !(i.complete && i.naturalWidth > 0))
       .map(i => `image did not load: ${i.getAttribute('src') || '(no src)'}`)];
-    checks.figure_zoom = await figures();
+    checks.figure_zoom = await window.__sitecheckPhone.figureZoom();
     const xrefs = all('.xref');
     checks.xrefs = [xrefs.length, xrefs.filter(e => !e.closest('a'))
       .map(e => `unresolved cross-reference: ${JSON.stringify(clip(e.textContent))}`)];
@@ -452,12 +416,14 @@ window.__sitecheck = (() => {
     window.scrollTo(0, 0);
     if (window.__bookMarkScroll) window.__bookMarkScroll();  // the site's own cue, up to date
     await frames();
-    const [n, small] = await figures();
+    const phone = window.__sitecheckPhone, figs = await phone.figurePhone();
     const checks = geometry(true);
     checks.scroll_cue = scrollCue();
+    checks.figure_390 = figs.check;
+    checks.inline_math_390 = phone.inlineMath();
     const wraps = numberWrap();
     checks.number_wrap = [0, wraps[1]];  // counted once, at 1440 px
-    return {checks, figures: [n, small.length], scrolling};
+    return {checks, figures: [figs.n, figs.small], scrolling};
   }
 
   async function search() {
@@ -495,5 +461,7 @@ window.__sitecheck = (() => {
     };
   }
 
-  return {ready, collect, closeOpened, reopen, atViewport, search, nav};
+  // sitecheck_phone.js's checks use these helpers.
+  const util = {all, visible, clip, name, article, clientBox};
+  return {ready, collect, closeOpened, reopen, atViewport, search, nav, util};
 })();

@@ -6,7 +6,8 @@ status 0 when all passed, 1 with the list of failures, 2 on usage errors.
 
 A thread serves the site on 127.0.0.1; Playwright (pinned on PyPI; it never downloads a
 browser here) drives ``/usr/bin/chromium``, and a route handler aborts and reports every
-request to another host. The in-page half is ``sitecheck.js``. Each page is loaded at
+request to another host. The in-page half is ``sitecheck.js`` (figures and inline formulas:
+``sitecheck_phone.js``). Each page is loaded at
 1440 x 900 CSS px, closed ``<details>`` are opened, then it is re-measured at 390 x 844 (a
 plain narrow viewport), and its sidebar toggles are clicked at 390, 900 and 1440 px. The
 summary prints each check with the number of elements checked:
@@ -23,8 +24,14 @@ images       every ``img`` loaded.
 figure_zoom  each ``figure``/output-cell ``img`` shows matplotlib's default 10 pt font at
              >= 9 CSS px at 1440 px: 10 * dpi / 72 * shown / natural width >= 9, with dpi
              from the PNG's pHYs chunk (matplotlib writes it), else 100 (matplotlib's
-             figure.dpi, the book's inline default); so scale >= 0.648 at 100 dpi. At
-             390 px the number of smaller figures is a notice, not a failure.
+             figure.dpi, the book's inline default); so scale >= 0.648 at 100 dpi.
+figure_390   at 390 px a figure whose font shows below 9 px opens full size on a tap: it is
+             a link to an image file (the same file: its font >= 9 px at natural size) and
+             the link shows a cue (text in ``::after``/``::before``, or a ``.zoom-hint``).
+inline_math_390 at 390 px an inline formula (``mjx-container`` not a display) lies inside
+             the column, or scrolls inside a box of its own (overflow-x auto or scroll)
+             with a cue (``mask-image`` or a ``.scroll-hint`` after it); a box that clips
+             it (overflow hidden), the article or the viewport cutting it fails.
 links        each internal link's file exists and so does its ``#anchor``; ``xrefs``: no
              Sphinx ``.xref`` outside a link; ``theorems``: sphinx-proof boxes carry their
              number ("Theorem 3.1"), ``:nonumber:`` ones exempt.
@@ -101,6 +108,7 @@ PHONE = {"width": 390, "height": 844}
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 LOCAL_SCHEMES = {"data", "blob", "about", "file", "chrome", "devtools"}
 SKIP_DIRS = {"_static", "_sources", "_images", "_downloads", "_panels_static"}
+JS_PHONE = "sitecheck_phone.js"  # figures and inline formulas, after sitecheck.js
 PER_PAGE = 5  # failures listed per page and check; the rest are counted
 _META_REFRESH = re.compile(
     r"""<meta\s+http-equiv=["']?refresh["']?\s+content=["']\s*\d+\s*;\s*url=([^"']+)["']""",
@@ -188,7 +196,8 @@ class SiteChecker:
         self.screenshot_dir = screenshot_dir
         self.report = Report(site=self.site, allowed=set(pending))
         self.timeout_ms = browser.timeout * 1000
-        self.js = resources.files("book_toolchain").joinpath("sitecheck.js").read_text("utf-8")
+        here = resources.files("book_toolchain")
+        self.js = [here.joinpath(f).read_text("utf-8") for f in ("sitecheck.js", JS_PHONE)]
         self._problems: list[str] = []
         self._warnings: list[str] = []
         self._tablet_checked = False  # the 900 px navigation is clicked on the first page only
@@ -223,7 +232,8 @@ class SiteChecker:
             viewport=WIDE, device_scale_factor=1, service_workers="block"
         )
         self.context.set_default_timeout(self.timeout_ms)
-        self.context.add_init_script(script=self.js)
+        for script in self.js:
+            self.context.add_init_script(script=script)
         self.context.route("**/*", self._route)
         page = self.page = self.context.new_page()
         page.on("console", self._on_console)
@@ -403,7 +413,8 @@ class SiteChecker:
             (nf, sf), (nd, sd) = self._phone["figures"], self._phone["scrolling"]
             rep.notices.append(
                 f"at 390 px (allowed): {sd} of {nd} displays scroll inside their own container; "
-                f"{sf} of {nf} figures show their 10 pt font below 9 px"
+                f"{sf} of {nf} figures show their 10 pt font below 9 px (figure_390: they open "
+                "full size on a tap)"
             )
             rep.close_allow_list()
         finally:

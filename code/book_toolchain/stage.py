@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 import shutil
 import signal
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import locks
+from . import cache, locks
 from .execute import has_code, read_chapter, run_child
 from .pages import claims_csv, claims_json, format_seconds, report_page, theorem_index_page
 from .project import (
@@ -23,6 +24,8 @@ from .project import (
     Interrupted,
     Project,
     find_statements,
+    page_text,
+    statements_in,
 )
 from .run_notebook import strip_ansi
 
@@ -204,7 +207,12 @@ def stage_book(project: Project) -> Stage:
     report_chapters = [
         f.split("/", 1)[1] for f in rendered if CHAPTER_PATTERN.match(f.split("/")[-1])
     ]
-    statements = find_statements(project, report_chapters)
+    # The index and the report link the statements the rendered pages declare: those of the
+    # executed notebooks, which may be older than their sources (make chapter renders the book
+    # with the other chapters' last runs).
+    staged = {f.split("/", 1)[1]: staged_page(out, f.split("/", 1)[1]) for f in rendered}
+    statements = [s for n in report_chapters for s in statements_in(n, page_text(staged[n]))]
+    stage.notices += check_stale(project, report_chapters, staged)
     ledgers = {name: project.ledger(name) for name in report_chapters}
     from .pages import stage_build_mode  # the site says quick, full or mixed
 
@@ -230,6 +238,61 @@ def stage_book(project: Project) -> Stage:
     for notice in stage.notices:
         print(f"notice: {notice}", flush=True)
     return stage
+
+
+def staged_page(out: Path, name: str) -> Path:
+    """The staged file of page ``name``: its executed notebook or its Markdown source."""
+    notebook = out / "chapters" / f"{name}.ipynb"
+    return notebook if notebook.exists() else out / "chapters" / f"{name}.md"
+
+
+def source_is_newer(project: Project, name: str) -> bool:
+    """Whether chapter ``name``'s source changed since its executed notebook was made: the
+    source's hash differs from the run's stamp (without a stamp: the notebook is older)."""
+    executed, source = project.executed_dir / f"{name}.ipynb", project.source(name)
+    if not executed.exists():
+        return False
+    stamp = cache.stamp_path(project, name)
+    if stamp.exists():
+        try:
+            old = json.loads(stamp.read_text(encoding="utf-8")).get("source")
+        except ValueError:
+            old = None
+        return old != cache.digest_files([source])
+    return executed.stat().st_mtime < source.stat().st_mtime
+
+
+_PRF_REF = re.compile(r"\{prf:ref\}`(?:[^`<]*<)?([^`<>]+)>?`")
+
+
+def check_stale(project: Project, names: list[str], staged: dict[str, Path]) -> list[str]:
+    """Notices for chapters whose executed notebook is older than their source. A label that
+    only the newer source declares, but that a rendered page refers to, cannot render: a
+    :class:`BuildError` names the stale chapter and the command that brings it up to date."""
+    stale = [n for n in names if source_is_newer(project, n)]
+    if not stale:
+        return []
+    refs: dict[str, set[str]] = {}
+    for page, path in staged.items():
+        for label in _PRF_REF.findall(path.read_text(encoding="utf-8")):
+            refs.setdefault(label.strip(), set()).add(page)
+    notices, errors = [], []
+    for name in stale:
+        rendered = {s.label for s in statements_in(name, page_text(staged[name]))}
+        new = {s.label for s in find_statements(project, [name])} - rendered - {None}
+        for label in sorted(new & refs.keys()):
+            errors.append(
+                f"label {label!r} is declared by chapters/{name}.md but not by its executed "
+                f"notebook, which is older than the source; {', '.join(sorted(refs[label]))} "
+                f"refer(s) to it. Run `make chapter NAME={name}` (then render again)"
+            )
+        notices.append(
+            f"chapters/{name}: its executed notebook is older than its source; the book shows "
+            f"the last run (run `make chapter NAME={name}` to bring it up to date)"
+        )
+    if errors:
+        raise BuildError("stale chapters:\n" + "\n".join(f"  - {e}" for e in errors))
+    return notices
 
 
 def copy_mathjax(target: Path) -> None:

@@ -15,35 +15,58 @@
     button.remove();
   }
 
-  // 2. Wide tables and displays scroll inside their own box; one that overflows at the current
-  //    width is marked .scrolls-x (book.css fades its edge) and gets a "scroll" hint under it.
+  // 2. A figure opens full size on a tap (book.css labels it so on a narrow screen, where its
+  //    labels are too small to read). Sphinx links the figures it scales to their file; an
+  //    image a code cell drew, or a figure without a width, gets the same link here.
+  for (const img of document.querySelectorAll(".bd-article figure img, .bd-article .cell_output img")) {
+    const src = img.getAttribute("src");
+    if (img.closest("a") || !src || src.startsWith("data:")) continue;  // no page for data: URLs
+    const link = document.createElement("a");
+    link.className = "reference internal image-reference";
+    link.href = src;
+    img.before(link);
+    link.append(img);
+  }
+
+  // 3. Wide tables, displays and inline formulas scroll inside their own box; one that overflows
+  //    at the current width is marked .scrolls-x (book.css fades its edge); a table or a display
+  //    also gets a "scroll" hint under it (under an inline formula it would split the sentence).
   const BOXES = ".bd-article .pst-scrollable-table-container, .bd-article table.indextable, " +
-    '.bd-article mjx-container[display="true"]';
-  function mark(box) {
-    const over = box.scrollWidth > box.clientWidth + 1;
+    '.bd-article mjx-container[display="true"], .bd-article span.math';
+  function measure(box) {
+    return {box, over: box.scrollWidth > box.clientWidth + 1, start: box.scrollLeft <= 1,
+            end: box.scrollLeft + box.clientWidth >= box.scrollWidth - 1};
+  }
+  function mark({box, over, start, end}) {
     box.classList.toggle("scrolls-x", over);
-    box.classList.toggle("at-start", box.scrollLeft <= 1);
-    box.classList.toggle("at-end", box.scrollLeft + box.clientWidth >= box.scrollWidth - 1);
-    let hint = box.nextElementSibling;
+    box.classList.toggle("at-start", start);
+    box.classList.toggle("at-end", end);
+    if (box.matches("span.math")) return;
+    // A display's box sits in div.math, a flex row (reversed, for the equation number): the
+    // hint goes under the div.math, not beside the formula.
+    const under = box.parentElement && box.parentElement.matches("div.math") ? box.parentElement : box;
+    let hint = under.nextElementSibling;
     if (!(hint && hint.classList.contains("scroll-hint"))) hint = null;
     if (over && !hint) {
       hint = document.createElement("span");
       hint.className = "scroll-hint";
       hint.setAttribute("aria-hidden", "true");
       hint.textContent = "scroll sideways for more \u2192";
-      box.after(hint);
+      under.after(hint);
     } else if (!over && hint) {
       hint.remove();
     }
   }
   function markAll() {
-    for (const box of document.querySelectorAll(BOXES)) {
+    const boxes = Array.from(document.querySelectorAll(BOXES));
+    for (const box of boxes) {
       if (!box.dataset.bookScroll) {
         box.dataset.bookScroll = "1";
-        box.addEventListener("scroll", () => mark(box), {passive: true});
+        box.addEventListener("scroll", () => mark(measure(box)), {passive: true});
       }
-      mark(box);
     }
+    // All measured first, then all marked: hundreds of formulas, one layout.
+    boxes.map(measure).forEach(mark);
   }
   let pending = null;
   const later = () => { clearTimeout(pending); pending = setTimeout(markAll, 50); };
