@@ -88,8 +88,11 @@ def _mutate():
             mark.write(status + "\\n")
 
     def optimistic(value):
+        # half of a bound >= 0, mu - |mu| / 2 for a signed mu; an infinite bound at a singular
+        # time stays infinite (inf - inf / 2 would be NaN, which the field refuses)
         value = np.asarray(value, dtype=np.float64)
-        return (value - 0.5 * np.abs(value))[()]
+        with np.errstate(invalid="ignore"):
+            return np.where(np.isfinite(value), value - 0.5 * np.abs(value), value)[()]
 
     def spatial(g):
         value = getattr(g, kind)
