@@ -249,6 +249,69 @@ class KuhnGrid:
         )
         return layer, np.concatenate(new_terms, axis=2), np.concatenate(new_coefs, axis=2)
 
+    def _local_layout(self):
+        """For each hidden layer after the first: the rows that belong to each node
+        (``(nodes, r)``) and the inputs those rows read, ``(nodes, r, terms)``: unit ids of the
+        shared first layer, or (later layers) positions among the same node's rows of the
+        previous layer. Every unit of a max level or of the hat layer belongs to one node
+        (layout (sign, node, slot), see :meth:`_max_level`) and reads only that node's units (a
+        padding term, coefficient 0, reads position 0). Rebuilt when a layer's index changes."""
+        versions = tuple(layer.index._version for layer in self.hidden_layers)
+        cached = self.__dict__.get("_layout_cache")
+        if cached is not None and cached[0] == versions:
+            return cached[1]
+        layout, previous = [], None
+        for layer in self.hidden_layers[1:]:
+            if layer.units == self.num_nodes:  # the hat layer: one row per node
+                rows = np.arange(self.num_nodes)[:, None]
+            else:
+                slots = layer.units // (2 * self.num_nodes)
+                rows = (np.arange(layer.units).reshape(2, self.num_nodes, slots)
+                        .transpose(1, 0, 2).reshape(self.num_nodes, 2 * slots))
+            index = layer.index.numpy()[rows]  # (nodes, r, terms)
+            if previous is not None:
+                node_of, pos_of = previous
+                own = node_of[index] == np.arange(self.num_nodes)[:, None, None]
+                index = np.where(own, pos_of[index], 0)
+            node_of = np.empty(layer.units, dtype=np.int64)
+            pos_of = np.empty(layer.units, dtype=np.int64)
+            node_of[rows] = np.arange(self.num_nodes)[:, None]
+            pos_of[rows] = np.arange(rows.shape[1])[None, :]
+            layout.append((torch.as_tensor(rows), torch.as_tensor(index)))
+            previous = (node_of, pos_of)
+        self.__dict__["_layout_cache"] = (versions, layout)
+        return layout
+
+    def local_hats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(corners, hats)``, each ``(batch, 2^dim)``: the flat ids of the corners of the cell
+        holding each point of ``x`` (inside the box) and the network's hats of those nodes,
+        computed by the same layers and weights as :meth:`hats`, row by row. The hat of any
+        other node vanishes on that cell (its support is the star of its node), so
+        ``hats(x)`` is ``hats`` scattered at ``corners`` and zero elsewhere."""
+        n, d = x.shape
+        lower, widths = torch.as_tensor(self.lower), torch.as_tensor(self.widths)
+        cell = torch.clamp(torch.floor((x - lower) / widths), 0, self.cells - 1).to(torch.int64)
+        bits = torch.as_tensor(np.stack(np.meshgrid(*[[0, 1]] * d, indexing="ij"), -1)
+                               .reshape(-1, d))
+        corners = (cell[:, None, :] + bits[None]) @ torch.as_tensor(self.strides)  # (n, C)
+        c_count = bits.shape[0]
+        h = self.hidden_layers[0].apply(x.T.contiguous()).T  # (n, axis units): shared
+        flat = corners.reshape(-1)
+        width = None  # rows per node of the previous layer; None: the shared first layer
+        for layer, (rows, reads) in zip(self.hidden_layers[1:], self._local_layout()):
+            r, terms = rows.shape[1], layer.index.shape[1]
+            # the weights are read from the layer now: (nodes, r * terms) tables, one row each
+            weight = layer.weight[rows].reshape(self.num_nodes, -1).index_select(0, flat)
+            bias = layer.bias[rows].index_select(0, flat)  # (n C, r)
+            index = reads.reshape(self.num_nodes, -1).index_select(0, flat).view(n, c_count, -1)
+            if width is not None:  # position among the corner's rows -> column of h
+                index = index + (torch.arange(c_count) * width)[None, :, None]
+            values = torch.gather(h, 1, index.reshape(n, -1)).view(n * c_count, r, terms)
+            total = bias + (weight.view(-1, r, terms) * values).sum(-1)
+            h = torch.relu_(total).view(n, -1)
+            width = r
+        return corners, h.reshape(n, c_count)
+
     def hats(self, x: torch.Tensor) -> torch.Tensor:
         """All nodal hats at ``x`` (``(batch, dim)`` tensor), as columns: ``(num_nodes, batch)``."""
         h = x.T.contiguous()
@@ -317,6 +380,16 @@ class CPWLNetwork(nn.Module):
         if not tensor_is_finite(x):  # as fast() says for numpy input
             raise ValueError("x contains non-finite values")
         x = x.to(torch.float64)
+        try:
+            inside = torch.as_tensor(self.grid.contains(x.detach().cpu().numpy()))
+        except RuntimeError:  # inside torch.func transforms (vmap): the whole network
+            inside = None
+        if inside is not None and bool(inside.all()) and x.shape[0] > 0:
+            # in the box only the hats of a point's cell corners are nonzero: the same layers,
+            # evaluated for those rows only (2^d of the num_nodes hats)
+            corners, hats = self.grid.local_hats(x)
+            weight = self.output_weight[:, corners]  # (p, n, C)
+            return torch.einsum("pnc,nc->np", weight, hats) + self.output_bias
         widest = max(layer.units for layer in self.grid.hidden_layers)
         chunk = int(np.clip(_ACTIVATION_BUDGET // widest, 32, 4096))
         pieces = []
