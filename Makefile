@@ -35,7 +35,7 @@ book: $(READY)
 
 test: $(READY)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -rs --deselect tests/test_sitecheck.py::test_built_site
+	$(BIN)/python -m pytest -rs -n auto --deselect tests/test_sitecheck.py::test_built_site
 	$(BUILD) all --mode quick --force $(if $(jobs),--jobs $(jobs))
 # The built site in headless Chromium under Playwright, network off, at 1440 and 390 px
 # (skipped, loudly, without chromium); screenshots in _build/screenshots.

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from book_toolchain import sitecheck
+from book_toolchain import sitecheck, sitecheck_nav
 from fixture_sites import with_mathjax, with_tippy
 
 REPO = Path(__file__).resolve().parents[1]
@@ -310,8 +310,10 @@ def test_working_navigation_passes(browser):
     assert report.counts["navigation"] == 5
 
 
-def test_dead_navigation_toggle_is_caught(browser, tmp_path):
+def test_dead_navigation_toggle_is_caught(browser, tmp_path, monkeypatch):
     """site_nav_ok without its script: the toggles show their tooltip and nothing else."""
+    # every dead toggle waits out the settling time; 1 s is ample for a toggle that never acts
+    monkeypatch.setattr(sitecheck_nav, "SETTLE_MS", 1000)
     site = tmp_path / "site_dead_nav"
     shutil.copytree(FIXTURES / "site_nav_ok", site)
     page = site / "index.html"
