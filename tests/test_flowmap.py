@@ -252,3 +252,16 @@ def test_certificate_is_the_sum_of_its_parts_from_the_bounds_module():
     expected = bounds.discrete_gronwall(np.expm1(lam), delta)
     np.testing.assert_allclose(plan.node_bounds, expected, rtol=1e-9)
     assert plan.bound == pytest.approx(plan.node_bounds.max() + plan.chord_bounds.max())
+
+
+@pytest.mark.parametrize("call", [flowmap.one_step_maps, measure.averaged_euler_slack])
+def test_stepping_a_field_refuses_bad_fields_times_and_points_by_name(call):
+    field = fields.periodic_drift_rotation()
+    with pytest.raises(ValueError, match="field must be a VectorField"):
+        call(object(), [0.0, 1.0], np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="times must hold at least two"):
+        call(field, [0.0], np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="times must hold at least two"):
+        call(field, [0.0, 2.0], np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="points"):
+        call(field, [0.0, 1.0], np.zeros((1, 3)))

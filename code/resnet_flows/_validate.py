@@ -127,3 +127,17 @@ def inside_box(points: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.n
     """Mask of rows inside the box up to a relative round-off tolerance."""
     slack = 1e-12 * np.maximum(1.0, np.abs(upper - lower))
     return np.all((points >= lower - slack) & (points <= upper + slack), axis=1)
+
+
+def field_steps_points(field, times, points) -> tuple[np.ndarray, np.ndarray]:
+    """``(times, points)`` checked for stepping ``field``: a ``VectorField``, at least two
+    increasing times in ``[0, horizon]`` and points of its dimension (``ValueError`` naming
+    the argument)."""
+    from .fields import VectorField
+
+    if not isinstance(field, VectorField):
+        raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
+    times = as_times(times, "times")
+    if times.size < 2 or times[0] < 0 or times[-1] > field.horizon:
+        raise ValueError(f"times must hold at least two increasing times in [0, {field.horizon}]")
+    return times, as_points(points, field.dim, "points")

@@ -25,7 +25,14 @@ from dataclasses import field as dataclass_field
 import numpy as np
 
 from . import bounds
-from ._validate import as_box, as_points, as_times, nonnegative_float, positive_float, positive_int
+from ._validate import (
+    as_box,
+    as_times,
+    field_steps_points,
+    nonnegative_float,
+    positive_float,
+    positive_int,
+)
 from .fields import VectorField
 from .flows import reference_flow
 from .plan import (
@@ -61,12 +68,7 @@ _UNIT_WIDTHS = {"lipschitz": np.array([2.0]), "c2": np.array([math.sqrt(8.0)])}
 def one_step_maps(field: VectorField, times, points) -> np.ndarray:
     """``Phi(t_{k+1}; t_k, z)`` for every step ``k`` and every row ``z`` of ``points``: shape
     ``(N, n, d)``. One :func:`reference_flow` call per step, all points as one system."""
-    if not isinstance(field, VectorField):
-        raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
-    times = as_times(times, "times")
-    if times.size < 2 or times[0] < 0 or times[-1] > field.horizon:
-        raise ValueError(f"times must hold >= 2 increasing times in [0, {field.horizon}]")
-    points = as_points(points, field.dim, "points")
+    times, points = field_steps_points(field, times, points)
     out = np.empty((times.size - 1, *points.shape))
     for k in range(times.size - 1):
         out[k] = reference_flow(field, points, times[k:k + 2])[-1]

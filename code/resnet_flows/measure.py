@@ -17,7 +17,15 @@ from dataclasses import field as dataclass_field
 import numpy as np
 
 from . import bounds
-from ._validate import as_box, as_points, as_times, nonnegative_float, positive_float, positive_int
+from ._validate import (
+    as_box,
+    as_points,
+    as_times,
+    field_steps_points,
+    nonnegative_float,
+    positive_float,
+    positive_int,
+)
 from .fields import VectorField
 from .flows import reference_flow
 from .plan import mesh_times
@@ -268,12 +276,7 @@ def averaged_euler_slack(field: VectorField, times, points,
     that actually happened, against the certified ``prod (1 + Lambda_i)``). ``reference`` is
     ``reference_flow(field, points, times)`` if already computed.
     """
-    if not isinstance(field, VectorField):
-        raise ValueError(f"field must be a VectorField, got {type(field).__name__}")
-    times = as_times(times, "times")
-    if times.size < 2 or times[0] < 0 or times[-1] > field.horizon:
-        raise ValueError(f"times must hold at least two nodes in [0, {field.horizon}]")
-    points = as_points(points, field.dim, "points")
+    times, points = field_steps_points(field, times, points)
     reference = _reference(field, points, times, reference)
     a, b = times[:-1], times[1:]
     weight = field.lip_integral(a, b) * field.sup_integral(a, b)  # Lambda_k M_k
