@@ -91,12 +91,16 @@ def _read_another_node(net):
     layer.index[4, 0] = layer.index[9, 0]  # node 4 reads a unit of node 9
 
 
+def _nan_weight(net):
+    net.grid.hidden_layers[2].weight[3, 1] = float("nan")  # the whole network is NaN
+
+
 def _moved_grid(net):
     net.grid.lower += 0.05  # the cells located no longer match the layers
 
 
 @pytest.mark.parametrize("change", [_shift_first_bias, _one_level_weight, _wider_hats,
-                                    _read_another_node])
+                                    _read_another_node, _nan_weight])
 def test_changed_hidden_layers_run_the_whole_network(change):
     """With any of these changes the hats are no longer the nodal basis, so the simplex path
     would compute another function than the weights define: forward runs the whole network, and
@@ -109,7 +113,7 @@ def test_changed_hidden_layers_run_the_whole_network(change):
         change(changed)
         assert construction_maps(changed.grid) is None
         after = changed(xt)
-        assert torch.allclose(after, whole(changed, xt), rtol=0, atol=1e-13)
+        assert torch.allclose(after, whole(changed, xt), rtol=0, atol=1e-13, equal_nan=True)
         assert not torch.allclose(after, before, rtol=0, atol=1e-6)
         assert torch.equal(net(xt), before)  # the original (not a copy's layers) is untouched
 

@@ -21,50 +21,55 @@ import torch
 __all__ = ["construction_maps", "simplex_hats"]
 
 
-def _node_rows(tensor: torch.Tensor, nodes: int):
-    """A later layer's tensor by node: units are laid out (sign, node, slot) in a max level
-    (``KuhnGrid._max_level``) and one per node in the hat layer. Returns ``(nodes, r, ...)``."""
-    if tensor.shape[0] == nodes:
-        return tensor.reshape(nodes, 1, *tensor.shape[1:])
-    if tensor.shape[0] % (2 * nodes):
+def _by_node(tensor: torch.Tensor, nodes: int):
+    """A later layer's tensor in its unit layout ``(sign, node, slot, ...)``: a max level has
+    two signs (``KuhnGrid._max_level``), the hat layer one unit per node (one sign, one slot);
+    ``None`` for another number of units. A view, no copy."""
+    units = tensor.shape[0]
+    signs = 1 if units == nodes else 2
+    if units % (signs * nodes):
         return None
-    slots = tensor.shape[0] // (2 * nodes)
-    tail = tensor.shape[1:]
-    return tensor.reshape(2, nodes, slots, *tail).transpose(0, 1).reshape(nodes, 2 * slots, *tail)
+    return tensor.view(signs, nodes, units // (signs * nodes), *tensor.shape[1:])
 
 
 @lru_cache(maxsize=8)
 def _reference(dim: int):
-    """The constructed pattern of one node of a ``dim``-dimensional grid, per later layer:
-    weights and biases of its rows, and the positions among the node's own previous units (the
-    2 d first-layer units ``(sign, axis)``, then the previous layer's rows) that each term
-    reads; padding terms (weight 0) read unit 0. From the one-cell grid's node 0."""
+    """The constructed pattern of one node of a ``dim``-dimensional grid, per later layer, in the
+    layout of :func:`_by_node` with one node: weights and biases of its rows, and the positions
+    among the node's own previous units (the 2 d first-layer units ``(sign, axis)``, then the
+    previous layer's rows ``(sign, slot)``) that each term reads; padding terms (weight 0) read
+    unit 0. From the one-cell grid's node 0."""
     from .relu import KuhnGrid
 
     grid = KuhnGrid((np.zeros(dim), np.ones(dim)), 1)
     first = grid.hidden_layers[0]
-    n1 = 2
-    sign, rest = np.divmod(np.arange(first.units), dim * n1)
+    sign, rest = np.divmod(np.arange(first.units), dim * 2)
     own = np.full(first.units, -1)
-    own[rest % n1 == 0] = (sign * dim + rest // n1)[rest % n1 == 0]  # node 0: coordinate 0
+    own[rest % 2 == 0] = (sign * dim + rest // 2)[rest % 2 == 0]  # node 0: coordinate 0
     patterns = []
     for layer in grid.hidden_layers[1:]:
-        weight = _node_rows(layer.weight, grid.num_nodes)[0].clone()
-        index = _node_rows(layer.index, grid.num_nodes)[0].numpy()
-        bias = _node_rows(layer.bias, grid.num_nodes)[0].clone()
+        weight = _by_node(layer.weight, grid.num_nodes)[:, :1].clone()
+        index = _by_node(layer.index, grid.num_nodes)[:, :1].numpy()
         pad = (weight == 0).numpy()
         positions = np.where(pad, 0, own[index])
         assert np.all(positions >= 0), "the construction reads another node's units"
+        bias = _by_node(layer.bias, grid.num_nodes)[:, :1].clone()
         patterns.append((weight, torch.as_tensor(positions), torch.as_tensor(pad), bias))
-        rows = _node_rows(torch.arange(layer.units), grid.num_nodes)[0].numpy()
+        rows = _by_node(torch.arange(layer.units), grid.num_nodes)[:, 0].reshape(-1).numpy()
         own = np.full(layer.units, -1)
         own[rows] = np.arange(rows.size)
     return tuple(patterns)
 
 
-def _same(tensor: torch.Tensor, expected: torch.Tensor) -> bool:
-    return (tensor.dtype == expected.dtype and tensor.shape == expected.shape
-            and bool(torch.equal(tensor, expected)))
+def _same(tensor: torch.Tensor | None, expected: torch.Tensor, nodes: int | None = None) -> bool:
+    """Equal dtype, shape and entries; with ``nodes``, ``expected`` holds one node on axis 1
+    and stands for all of them."""
+    if tensor is None or tensor.dtype != expected.dtype:
+        return False
+    shape = list(expected.shape)
+    if nodes is not None:
+        shape[1] = nodes
+    return list(tensor.shape) == shape and bool((tensor == expected).all())
 
 
 def construction_maps(grid):
@@ -86,27 +91,31 @@ def construction_maps(grid):
     if not (_same(first.index, fresh.index) and _same(first.weight, fresh.weight)
             and _same(first.bias, fresh.bias)):
         return None
-    multi = torch.as_tensor(grid.node_indices())
-    offsets = torch.arange(2)[:, None] * d * n1 + torch.arange(d)[None, :] * n1  # (sign, axis)
-    own = (multi[:, None, :] + offsets).view(nodes, 2 * d)  # first-layer unit ids of each node
+    # unit id of a node's own previous unit at position pos: base[pos] + that node's term
+    positions = torch.arange(2 * d)
+    base = positions // d * d * n1 + positions % d * n1
+    node_term = torch.as_tensor(grid.node_indices()).T[positions % d]  # (2 d, nodes)
     maps = []
     for layer, (p_weight, p_positions, p_pad, p_bias) in zip(layers[1:], patterns):
-        weight = _node_rows(layer.weight, nodes)
-        index = _node_rows(layer.index, nodes)
-        bias = _node_rows(layer.bias, nodes)
-        if weight is None or index is None or bias is None or weight.shape[1:] != p_weight.shape:
+        weight, bias = _by_node(layer.weight, nodes), _by_node(layer.bias, nodes)
+        if not (_same(weight, p_weight, nodes) and _same(bias, p_bias, nodes)):
             return None
-        expected_index = torch.where(p_pad, 0, own[:, p_positions])
-        if not (_same(weight, p_weight.expand_as(weight)) and _same(index, expected_index)
-                and _same(bias, p_bias.expand_as(bias))):
+        # expected (sign, slot, term, node) reads, against the index in that order
+        expected = torch.where(p_pad[:, 0, ..., None], 0,
+                               base[p_positions[:, 0]][..., None] + node_term[p_positions[:, 0]])
+        index = _by_node(layer.index, nodes)
+        if not _same(None if index is None else index.permute(0, 2, 3, 1), expected):
             return None
-        rows, terms = p_weight.shape
-        real = ~p_pad
-        matrix = weight.new_zeros(own.shape[1], rows)
-        columns = torch.arange(rows)[:, None].expand(rows, terms)
-        matrix.index_put_((p_positions[real], columns[real]), weight[0][real], accumulate=True)
-        maps.append((matrix, bias[0].clone()))
-        own = _node_rows(torch.arange(layer.units), nodes)
+        signs, _, slots, terms = weight.shape
+        real = ~p_pad[:, 0]
+        rows = torch.arange(signs * slots).view(signs, slots, 1).expand(signs, slots, terms)
+        matrix = weight.new_zeros(base.numel(), signs * slots)
+        matrix.index_put_((p_positions[:, 0][real], rows[real]), weight[:, 0][real],
+                          accumulate=True)
+        maps.append((matrix, bias[:, 0].reshape(-1).clone()))
+        positions = torch.arange(signs * slots)
+        base = positions // slots * nodes * slots + positions % slots
+        node_term = (torch.arange(nodes) * slots).expand(positions.numel(), nodes)
     return maps
 
 
