@@ -135,6 +135,27 @@ def test_a_moved_grid_runs_the_whole_network():
         assert not torch.allclose(located, whole(net, inside), rtol=0, atol=1e-6)
 
 
+class ShiftedGrid(KuhnGrid):
+    """A subclass whose first layer (built and checked through ``first_layer``) widens every
+    hat's support: its layers agree with its own ``first_layer``, not with the construction."""
+
+    def first_layer(self):
+        layer = super().first_layer()
+        layer.bias.sub_(0.01)
+        return layer
+
+
+def test_a_grid_subclass_runs_the_whole_network():
+    net, x = net_and_points(2, cells=4)
+    shifted = CPWLNetwork(ShiftedGrid(net.grid.box, net.grid.cells), net.values)
+    xt = torch.as_tensor(x)
+    with torch.no_grad():
+        assert construction_maps(shifted.grid) is None
+        out = shifted(xt)
+        assert torch.allclose(out, whole(shifted, xt), rtol=0, atol=1e-13)
+        assert not torch.allclose(out, net(xt), rtol=0, atol=1e-6)
+
+
 def test_output_buffers_are_read_at_call_time_on_the_simplex_path():
     net, x = net_and_points(3)
     xt = torch.as_tensor(x)

@@ -76,8 +76,12 @@ def construction_maps(grid):
     """``[(M, b), ...]``: each later hidden layer of ``grid`` as ``h -> relu(h @ M + b)`` on one
     node's units of the previous layer (the first: its ``2 d`` first-layer units in the order
     ``(sign, axis)``), with ``M`` and ``b`` read from the layer now; ``None`` when the hidden
-    layers or the grid's geometry are not the construction's (then only the whole network
-    computes the function its weights define)."""
+    layers or the grid's geometry are not the construction's, or ``grid`` is not exactly a
+    ``KuhnGrid`` (then only the whole network computes the function its weights define)."""
+    from .relu import KuhnGrid
+
+    if type(grid) is not KuhnGrid:  # a subclass may build other layers and another first_layer
+        return None
     layers = grid.hidden_layers
     d, n1 = grid.dim, grid.cells + 1
     nodes = n1**d
