@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from resnet_flows import bounds
 from resnet_flows.relu import (
-    CPWLNetwork,
     KuhnGrid,
     count_parameters,
     cpwl_network,
@@ -176,23 +175,3 @@ def test_non_finite_input_same_error_for_network_and_fast_evaluator():
         net.fast(x)
     with pytest.raises(ValueError, match="x contains non-finite values"):
         net(torch.as_tensor(x))
-
-
-@pytest.mark.parametrize("dim, cells", [(1, 5), (2, 4), (3, 3)])
-def test_forward_in_the_box_reads_only_the_cell_corners_and_equals_the_whole_network(dim, cells):
-    """Inside its box forward evaluates the hats of a point's cell corners only (the others vanish
-    there): the same layers and weights, so it equals the whole network to round-off, boundary
-    points included; outside the box the whole network runs."""
-    grid = KuhnGrid((-np.ones(dim), np.ones(dim)), cells)
-    net = CPWLNetwork(grid, np.random.default_rng(dim).normal(size=(grid.num_nodes, 2)))
-    x = np.random.default_rng(0).uniform(-1, 1, (300, dim))
-    x[:3] = [-1.0] * dim, [1.0] * dim, grid.nodes()[grid.num_nodes // 2]
-    xt = torch.as_tensor(x)
-    whole = (net.output_weight @ grid.hats(xt)).T + net.output_bias
-    with torch.no_grad():
-        assert torch.allclose(net(xt), whole, rtol=0, atol=1e-14)
-        corners, hats = grid.local_hats(xt)
-        assert corners.shape == hats.shape == (300, 2**dim)
-        outside = xt * 1.5  # some points leave the box: the whole network, as before
-        assert torch.allclose(net(outside), (net.output_weight @ grid.hats(outside)).T
-                              + net.output_bias, rtol=0, atol=1e-14)

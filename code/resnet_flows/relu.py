@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ._validate import as_box, as_points, inside_box, positive_int
+from .kuhn_local import construction_maps, simplex_hats
 
 __all__ = [
     "CPWLNetwork",
@@ -35,6 +36,8 @@ __all__ = [
 # Points per forward chunk: activations of the widest layer should stay near the L2/L3 cache
 # (measured: d = 2, 64 cells, 1e5 points: 2.4 s at 32 points per chunk, 17 s at 1024).
 _ACTIVATION_BUDGET = 500_000
+# Points per forward chunk inside the box (a few (d + 1) 2 d activation tables per point).
+_LOCAL_CHUNK = 65_536
 
 
 @dataclass(frozen=True)
@@ -178,18 +181,24 @@ class KuhnGrid:
         vertices, weights = self.locate(x)
         return np.einsum("nk,nkp->np", weights, values[vertices])
 
-    @cached_property
-    def hidden_layers(self) -> tuple[SparseReLULayer, ...]:
+    def first_layer(self) -> SparseReLULayer:
+        """The layer of ``relu(+-(x_i - c_j) / h_i)`` for every axis ``i`` and grid coordinate
+        ``c_j``, from the box and cells now (shared by all nodes; units ``(sign, axis, j)``)."""
         d, n1 = self.dim, self.cells + 1
         axis = np.repeat(np.arange(d), n1)
         centres = np.concatenate([self.coordinates(i) for i in range(d)])
         inv_h = 1.0 / self.widths[axis]
-        first = SparseReLULayer(
+        return SparseReLULayer(
             index=torch.as_tensor(np.concatenate([axis, axis])[:, None]),
             weight=torch.as_tensor(np.concatenate([inv_h, -inv_h])[:, None]),
             bias=torch.as_tensor(np.concatenate([-centres * inv_h, centres * inv_h])),
             inputs=d,
         )
+
+    @cached_property
+    def hidden_layers(self) -> tuple[SparseReLULayer, ...]:
+        d, n1 = self.dim, self.cells + 1
+        first = self.first_layer()
         layers = [first]
         multi = self.node_indices()
         # Running values per node and sign: terms (unit ids) with coefficient +1 each; a padding
@@ -248,69 +257,6 @@ class KuhnGrid:
             inputs=previous_units,
         )
         return layer, np.concatenate(new_terms, axis=2), np.concatenate(new_coefs, axis=2)
-
-    def _local_layout(self):
-        """For each hidden layer after the first: the rows that belong to each node
-        (``(nodes, r)``) and the inputs those rows read, ``(nodes, r, terms)``: unit ids of the
-        shared first layer, or (later layers) positions among the same node's rows of the
-        previous layer. Every unit of a max level or of the hat layer belongs to one node
-        (layout (sign, node, slot), see :meth:`_max_level`) and reads only that node's units (a
-        padding term, coefficient 0, reads position 0). Rebuilt when a layer's index changes."""
-        versions = tuple(layer.index._version for layer in self.hidden_layers)
-        cached = self.__dict__.get("_layout_cache")
-        if cached is not None and cached[0] == versions:
-            return cached[1]
-        layout, previous = [], None
-        for layer in self.hidden_layers[1:]:
-            if layer.units == self.num_nodes:  # the hat layer: one row per node
-                rows = np.arange(self.num_nodes)[:, None]
-            else:
-                slots = layer.units // (2 * self.num_nodes)
-                rows = (np.arange(layer.units).reshape(2, self.num_nodes, slots)
-                        .transpose(1, 0, 2).reshape(self.num_nodes, 2 * slots))
-            index = layer.index.numpy()[rows]  # (nodes, r, terms)
-            if previous is not None:
-                node_of, pos_of = previous
-                own = node_of[index] == np.arange(self.num_nodes)[:, None, None]
-                index = np.where(own, pos_of[index], 0)
-            node_of = np.empty(layer.units, dtype=np.int64)
-            pos_of = np.empty(layer.units, dtype=np.int64)
-            node_of[rows] = np.arange(self.num_nodes)[:, None]
-            pos_of[rows] = np.arange(rows.shape[1])[None, :]
-            layout.append((torch.as_tensor(rows), torch.as_tensor(index)))
-            previous = (node_of, pos_of)
-        self.__dict__["_layout_cache"] = (versions, layout)
-        return layout
-
-    def local_hats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(corners, hats)``, each ``(batch, 2^dim)``: the flat ids of the corners of the cell
-        holding each point of ``x`` (inside the box) and the network's hats of those nodes,
-        computed by the same layers and weights as :meth:`hats`, row by row. The hat of any
-        other node vanishes on that cell (its support is the star of its node), so
-        ``hats(x)`` is ``hats`` scattered at ``corners`` and zero elsewhere."""
-        n, d = x.shape
-        lower, widths = torch.as_tensor(self.lower), torch.as_tensor(self.widths)
-        cell = torch.clamp(torch.floor((x - lower) / widths), 0, self.cells - 1).to(torch.int64)
-        bits = torch.as_tensor(np.stack(np.meshgrid(*[[0, 1]] * d, indexing="ij"), -1)
-                               .reshape(-1, d))
-        corners = (cell[:, None, :] + bits[None]) @ torch.as_tensor(self.strides)  # (n, C)
-        c_count = bits.shape[0]
-        h = self.hidden_layers[0].apply(x.T.contiguous()).T  # (n, axis units): shared
-        flat = corners.reshape(-1)
-        width = None  # rows per node of the previous layer; None: the shared first layer
-        for layer, (rows, reads) in zip(self.hidden_layers[1:], self._local_layout()):
-            r, terms = rows.shape[1], layer.index.shape[1]
-            # the weights are read from the layer now: (nodes, r * terms) tables, one row each
-            weight = layer.weight[rows].reshape(self.num_nodes, -1).index_select(0, flat)
-            bias = layer.bias[rows].index_select(0, flat)  # (n C, r)
-            index = reads.reshape(self.num_nodes, -1).index_select(0, flat).view(n, c_count, -1)
-            if width is not None:  # position among the corner's rows -> column of h
-                index = index + (torch.arange(c_count) * width)[None, :, None]
-            values = torch.gather(h, 1, index.reshape(n, -1)).view(n * c_count, r, terms)
-            total = bias + (weight.view(-1, r, terms) * values).sum(-1)
-            h = torch.relu_(total).view(n, -1)
-            width = r
-        return corners, h.reshape(n, c_count)
 
     def hats(self, x: torch.Tensor) -> torch.Tensor:
         """All nodal hats at ``x`` (``(batch, dim)`` tensor), as columns: ``(num_nodes, batch)``."""
@@ -384,12 +330,19 @@ class CPWLNetwork(nn.Module):
             inside = torch.as_tensor(self.grid.contains(x.detach().cpu().numpy()))
         except RuntimeError:  # inside torch.func transforms (vmap): the whole network
             inside = None
+        maps = None
         if inside is not None and bool(inside.all()) and x.shape[0] > 0:
-            # in the box only the hats of a point's cell corners are nonzero: the same layers,
-            # evaluated for those rows only (2^d of the num_nodes hats)
-            corners, hats = self.grid.local_hats(x)
-            weight = self.output_weight[:, corners]  # (p, n, C)
-            return torch.einsum("pnc,nc->np", weight, hats) + self.output_bias
+            maps = construction_maps(self.grid)  # None: hidden layers changed since built
+        if maps is not None:
+            # in the box only the hats of a point's simplex vertices are nonzero: the same
+            # layers' weights, applied to those d + 1 of the num_nodes hats
+            pieces = []
+            for start in range(0, x.shape[0], _LOCAL_CHUNK):
+                vertices, hats = simplex_hats(self.grid, maps, x[start:start + _LOCAL_CHUNK])
+                weight = self.output_weight.T.index_select(0, vertices.view(-1))
+                weight = weight.view(*vertices.shape, -1)  # (n, d + 1, p)
+                pieces.append(torch.baddbmm(self.output_bias, hats[:, None, :], weight)[:, 0])
+            return torch.cat(pieces)
         widest = max(layer.units for layer in self.grid.hidden_layers)
         chunk = int(np.clip(_ACTIVATION_BUDGET // widest, 32, 4096))
         pieces = []
