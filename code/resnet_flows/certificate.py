@@ -232,9 +232,11 @@ def _cube_bounds(ctx, centres, rho, first_round=False):
                               node_index)
             reference = both[:, :m]
             flow = both[:, m:].reshape(sub.size, m, 2 * d, d)
+            if first_round:  # m, L and mu first: Lambda_2 rests on them
+                _check_declared(ctx, reference, c, r)
             first_term = _first_order(ctx | {"check_curvature": first_round}, c, r, delta, mids,
                                       rads, points, flow)
-        if first_round:
+        if first_round and ctx["curv"] is None:
             _check_declared(ctx, reference, c, r)
         interp = ((1 - theta)[:, None, None] * states[k_of]
                   + theta[:, None, None] * states[k_of + 1])
