@@ -179,6 +179,12 @@ def _reference(field, centres, sub, node_index):
     ``t_0`` at every time would otherwise cost quadratically many solver steps)."""
     out = np.empty((sub.size, *centres.shape))
     out[0] = centres
+    if field.has_exact_flow:
+        # sub-time to sub-time: an "exact" flow may itself integrate numerically from its start
+        # time (a spatial flow map without closed form), which would cost quadratically
+        for j in range(sub.size - 1):
+            out[j + 1] = field.exact_flow(sub[j], sub[j + 1], out[j])
+        return out
     for lo, hi in itertools.pairwise(node_index):
         out[lo:hi + 1] = reference_flow(field, out[lo], sub[lo:hi + 1])
     return out
