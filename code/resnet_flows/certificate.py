@@ -14,8 +14,13 @@ linear-interpolation error of the flow on ``[s_j, s_{j+1}]`` (``X`` is affine in
 the interpolation error of ``E`` is that of ``Phi``), ``Lip_C x_k <= prod_{i<k} ell_i`` from the
 weights (:mod:`~resnet_flows.lipschitz`, on balls that are propagated with the same constants)
 and ``exp(int mu+)`` the Lipschitz constant of the flow (one-sided Lipschitz bound ``mu``, or
-``L``). Cubes whose bound exceeds the sampled maximum by more than ``rtol`` are split, the
-worst first, as far as ``max_points`` allows.
+``L``). For fields that declare ``H`` the spatial term at each end of ``[s_j, s_{j+1}]`` is the
+smaller of that zeroth-order term and the first-order term of lem-first-order
+(:mod:`~resnet_flows.certificate_first_order`), ``rho (|| |M_theta - G| + D_theta ||_2 + e_G) +
+rho^2 Lambda_2 / 2``, which compares the network's Jacobian enclosure with a central-difference
+Jacobian ``G`` of the flow. Cubes whose bound exceeds the sampled maximum by more than ``rtol``
+are split, the worst first, as far as ``max_points`` (cube centres; each costs ``2d + 1``
+reference trajectories with the first-order term) allows.
 
 What is proved and what is estimated: the Lipschitz factors, interval enclosures, ``iota_j`` and
 the flow factor are rounded outwards (:mod:`~resnet_flows.rounding`, integrals from primitives or
@@ -24,7 +29,10 @@ covered by the stated ``allowance``: the reference solver's states ``Phi(s_j, c)
 ``solver_allowance``) and the network's own round-off in ``forward`` (its states are compared
 with the certificate's at every centre, to a relative ``1e-12``, which is added). A
 ``time_variation`` built by :func:`time_variation_of` without a primitive is a quadrature
-estimate too.
+estimate too. The central-difference Jacobian ``G`` is an estimate whose error is *bounded*:
+its truncation part from ``H`` and the flow factor (proved, rounded up), its solver part
+``sqrt(d) a / delta`` from the same trust ``a`` in the reference states. A declared ``H`` that
+is too small is falsified, like ``m``, ``L`` and ``mu``, at the first centres.
 """
 
 from __future__ import annotations
@@ -68,7 +76,9 @@ class Certificate:
     certificate can be given (a state ball leaves the box on which a Kuhn block is valid).
 
     ``sampled_part``, ``spatial_part``, ``time_part`` are the three terms at the cube and step
-    where the bound is attained; ``allowance`` the reference solver's plus the forward
+    where the bound is attained, ``spatial_part`` the spatial term used there and
+    ``spatial_order`` which one (0: ``rho (Lip X + Lip Phi)``, 1: lem-first-order's ``S``);
+    ``allowance`` the reference solver's plus the forward
     round-off allowance; ``node_bounds[k] >= sup_x |x_k - Phi(t_k, x)|``,
     ``step_bounds[k] >= sup_{t in I_k, x} |X - Phi|``; ``block_lipschitz[k]`` the largest
     ``ell_k`` used; ``state_boxes[k]`` a box holding every state ``x_k(x)``, ``x`` in ``K``;
@@ -315,7 +325,8 @@ def certify_resnet(net, field: VectorField, box, times=None, *, mu=None, time_va
     :func:`time_variation_of`); without it the time term is ``int m`` per sub-interval.
     Starts from ``cells`` cubes per axis and about ``time_points`` sub-times (equal ``int m``,
     so graded towards singular times); splits the worst cubes until each is within ``rtol`` of
-    the sampled maximum, ``max_points`` centres were used or ``max_rounds`` rounds ran. The
+    the sampled maximum, ``max_points`` centres (cubes, not reference trajectories) were used or
+    ``max_rounds`` rounds ran. The
     field's bounds are checked at the sub-times and against the reference flow at the initial
     centres; a network whose forward differs from its weights is refused.
     ``first_order``: use the smaller of the zeroth-order spatial term and the first-order one of
