@@ -155,3 +155,17 @@ def test_singular_field_gets_a_finite_first_order_certificate():
     cert = certify_resnet(blocks, field, ([-1.0, -1.0], [1.0, 1.0]), times, cells=4,
                           max_rounds=0, time_points=32)
     assert cert.certified and np.isfinite(cert.bound)
+
+
+def test_reference_of_a_numerical_flow_map_is_one_solve_per_step_and_agrees():
+    """saturated_field_3d's exact flow runs DOP853 per call: the certificate's reference solves
+    each step once instead, to the same states."""
+    from resnet_flows.certificate import _reference
+
+    field = fields.saturated_field_3d()
+    assert not field.exact_flow_is_closed_form
+    assert fields.periodic_drift_rotation().exact_flow_is_closed_form
+    sub, nodes = np.linspace(0, 1, 9), np.array([0, 4, 8])
+    x = np.random.default_rng(0).uniform(-1, 1, (5, 3))
+    exact = np.stack([field.exact_flow(0.0, t, x) for t in sub])
+    assert np.abs(_reference(field, x, sub, nodes) - exact).max() < 1e-9

@@ -189,14 +189,12 @@ def _reference(field, centres, sub, node_index):
     ``t_0`` at every time would otherwise cost quadratically many solver steps)."""
     out = np.empty((sub.size, *centres.shape))
     out[0] = centres
-    if field.has_exact_flow:
-        # sub-time to sub-time: an "exact" flow may itself integrate numerically from its start
-        # time (a spatial flow map without closed form), which would cost quadratically
-        for j in range(sub.size - 1):
-            out[j + 1] = field.exact_flow(sub[j], sub[j + 1], out[j])
-        return out
+    # an "exact" flow that integrates a spatial flow map numerically from its start time costs
+    # one solve per sub-time; one DOP853 solve per step with dense output is several times
+    # cheaper (the d = 3 saturated field: 103 s -> 22 s under load 4)
+    method = "auto" if getattr(field, "exact_flow_is_closed_form", True) else "numerical"
     for lo, hi in itertools.pairwise(node_index):
-        out[lo:hi + 1] = reference_flow(field, out[lo], sub[lo:hi + 1])
+        out[lo:hi + 1] = reference_flow(field, out[lo], sub[lo:hi + 1], method=method)
     return out
 
 
