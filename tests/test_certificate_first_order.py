@@ -169,3 +169,13 @@ def test_reference_of_a_numerical_flow_map_is_one_solve_per_step_and_agrees():
     x = np.random.default_rng(0).uniform(-1, 1, (5, 3))
     exact = np.stack([field.exact_flow(0.0, t, x) for t in sub])
     assert np.abs(_reference(field, x, sub, nodes) - exact).max() < 1e-9
+
+
+def test_zero_solver_allowance_takes_the_smallest_step_and_stays_below_the_zeroth_order():
+    identity = [_stretch_block(1, 0.0)]
+    options = {"cells": 4, "max_rounds": 0, "time_points": 16, "solver_allowance": 0.0}
+    a = certify_resnet(identity, tanh_field(), ([-1.0], [1.0]), [0.0, 1.0], **options)
+    b = certify_resnet(identity, tanh_field(), ([-1.0], [1.0]), [0.0, 1.0], first_order=False,
+                       **options)
+    assert a.certified and a.spatial_order == 1 and a.bound < b.bound
+    assert first.difference_step(2.0, np.array([0.5]), 0.0)[0] == first.MIN_STEP
