@@ -180,7 +180,10 @@ def test_a_wrong_mu_is_caught_by_the_flow(rotation):
 
 def test_refinement_spends_its_budget(rotation):
     model = rf.TrainableResNet(2, np.linspace(0, 1, 5), 8, seed=1)
-    cert = certify_resnet(model, rotation, K, cells=4, max_points=700, rtol=0.01, time_points=32)
+    # the zeroth-order term shrinks only like rho, so rtol = 0.01 cannot be met within 700
+    # centres (the first-order one meets it after a few rounds)
+    cert = certify_resnet(model, rotation, K, cells=4, max_points=700, rtol=0.01, time_points=32,
+                          first_order=False)
     assert 700 - 4 < cert.points <= 700  # partial rounds: less than one split short
 
 

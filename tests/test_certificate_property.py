@@ -1,6 +1,8 @@
 """Property (thm-certificate): for random small ReLU ResNets the certificate lies above the
 largest error a gradient-ascent search finds through the network's own forward (torch
-autograd), on fields whose flows have closed forms in torch."""
+autograd), on fields whose flows have closed forms in torch. The fields declare H, so the
+first-order term of lem-first-order competes with the zeroth-order one (near-identity blocks,
+small ``scale``, make it win); on one partition it is never worse."""
 
 import numpy as np
 import torch
@@ -57,7 +59,7 @@ def _ascent_sup(blocks, times, flow, d, seed):
 
 @settings(max_examples=8, deadline=None, derandomize=True)
 @given(d=st.integers(1, 3), n_blocks=st.integers(1, 4), seed=st.integers(0, 10_000),
-       width=st.integers(2, 10), scale=st.floats(0.05, 1.0))
+       width=st.integers(2, 10), scale=st.floats(0.001, 1.0))
 def test_certificate_dominates_gradient_ascent(d, n_blocks, seed, width, scale):
     torch.manual_seed(seed)
     blocks = []
@@ -74,3 +76,7 @@ def test_certificate_dominates_gradient_ascent(d, n_blocks, seed, width, scale):
                           time_points=32, max_points=400 * d, rtol=1.0)
     found = _ascent_sup(blocks, times, flow, d, seed)
     assert cert.certified and found <= cert.bound
+    one = {"cells": 3, "time_points": 16, "max_rounds": 0}
+    plain = certify_resnet(blocks, field, (-np.ones(d), np.ones(d)), times, first_order=False, **one)
+    with_first = certify_resnet(blocks, field, (-np.ones(d), np.ones(d)), times, **one)
+    assert found <= with_first.bound <= plain.bound

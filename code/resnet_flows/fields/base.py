@@ -84,6 +84,8 @@ class VectorField:
     lip_bound = _Bound()
     hess_bound = _Bound()
     mu_bound = _Bound()
+    # False where exact_flow integrates numerically itself (a costly call per time asked for)
+    exact_flow_is_closed_form = True
 
     def __init__(self, f, dim, horizon, sup_bound, lip_bound, hess_bound=None, breakpoints=(),
                  *, name: str = "field", average=None, exact_flow=None, sup_primitive=None,

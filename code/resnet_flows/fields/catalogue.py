@@ -117,7 +117,7 @@ def time_scaled(g: SpatialField, rate, rate_primitive, horizon: float, breakpoin
     lip, lip_p = scaled(g.lip)
     hess, hess_p = scaled(g.hess) if g.hess is not None else (None, None)
     mu, mu_p = scaled(g.mu) if g.mu is not None else (None, None)
-    return VectorField(
+    field = VectorField(
         lambda t, x: rate(t) * g(x), g.dim, horizon, sup, lip, hess, breakpoints,
         name=name or f"a(t) * {g.name}",
         average=lambda a, b, x: (rate_primitive(b) - rate_primitive(a)) * g(x),
@@ -125,6 +125,8 @@ def time_scaled(g: SpatialField, rate, rate_primitive, horizon: float, breakpoin
         sup_primitive=sup_p, lip_primitive=lip_p, hess_primitive=hess_p, mu_bound=mu,
         mu_primitive=mu_p, singular_times=singular_times,
     )
+    field.exact_flow_is_closed_form = g.flow is not None  # else g's flow map runs DOP853
+    return field
 
 
 def switching(pieces, switch_times, horizon: float, name: str = "switching field") -> VectorField:
